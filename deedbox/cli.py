@@ -1,0 +1,265 @@
+"""The ``deedbox`` command: parsing and dispatch only.
+
+Each command lives in ``deedbox.commands.<name>`` as ``run(**options) -> int``; this module
+parses the command line, imports that module lazily (so ``deedbox validate`` never pays for
+Pulumi or boto3), and maps errors to exit codes in one place:
+
+- 0 success, 1 the thing checked is wrong, 2 usage or environment error (see ``deedbox.errors``);
+- an unexpected exception prints one line and where the traceback was written, exit 2;
+- Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from deedbox.errors import DeedboxError
+
+app = typer.Typer(
+    name="deedbox",
+    help="Off-platform backups, restores and restore drills for a Convex community platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+media_app = typer.Typer(help="Copy media and recordings to the backup store.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Keep the secret vault in step with the live environment.", no_args_is_help=True)
+restore_app = typer.Typer(help="Restore one record or everything from a verified snapshot.", no_args_is_help=True)
+drill_app = typer.Typer(help="Restore drills on ephemeral stacks.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(restore_app, name="restore")
+app.add_typer(drill_app, name="drill")
+
+
+class ValidateFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Reason(str, Enum):
+    scheduled = "scheduled"
+    pre_change = "pre-change"
+    manual = "manual"
+    safety = "safety"
+
+
+ConfigOpt = typer.Option(Path("backup.yaml"), "--config", "-c", help="Path of backup.yaml.")
+BucketOpt = typer.Option(
+    None, "--bucket", envvar="DEEDBOX_BUCKET",
+    help="Backup bucket; default: $DEEDBOX_BUCKET, else the stack's `deedbox` output.",
+)
+FormatOpt = typer.Option(Format.text, "--format", help="Output format.")
+
+
+def _dispatch(command: str, **options: object) -> None:
+    """Run ``deedbox.commands.<command>.run(**options)`` and exit with its code."""
+    options = {k: (v.value if isinstance(v, Enum) else v) for k, v in options.items()}
+    try:
+        module = importlib.import_module(f"deedbox.commands.{command}")
+        code = module.run(**options)
+    except DeedboxError as err:
+        typer.echo(f"deedbox: error: {err}", err=True)
+        code = err.exit_code
+    except KeyboardInterrupt:
+        typer.echo("deedbox: interrupted", err=True)
+        code = 130
+    except Exception as err:  # a bug: one line, details to a log file
+        code = _report_unexpected(err)
+    raise typer.Exit(code)
+
+
+def _report_unexpected(err: Exception) -> int:
+    log_dir = Path(os.environ.get("DEEDBOX_LOG_DIR", tempfile.gettempdir()))
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = log_dir / "deedbox-crash.log"
+        log.write_text("".join(traceback.format_exception(err)))
+        where = f" (details in {log})"
+    except OSError:
+        where = ""
+    typer.echo(f"deedbox: unexpected error: {type(err).__name__}{where}", err=True)
+    return 2
+
+
+@app.command()
+def validate(
+    config: Path = ConfigOpt,
+    format: ValidateFormat = typer.Option(ValidateFormat.text, "--format", help="text, json or github annotations."),
+) -> None:
+    """Check backup.yaml against the schema and the semantic rules. Exit 0 valid, 1 invalid, 2 unreadable."""
+    _dispatch("validate", config=config, format=format)
+
+
+@app.command()
+def plan(
+    config: Path = ConfigOpt,
+    base: Optional[str] = typer.Option(None, "--base", help="Git ref to diff against (plans backup.yaml as it was there)."),
+    format: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown (a PR comment)."),
+) -> None:
+    """Run the Pulumi program offline under the mock engine, evaluate the policy pack, report. Exit 1 on a mandatory violation."""
+    _dispatch("plan", config=config, base=base, format=format)
+
+
+@app.command()
+def export(
+    config: Path = ConfigOpt,
+    from_zip: Optional[Path] = typer.Option(None, "--from-zip", help="Upload this snapshot ZIP instead of taking a new export."),
+    reason: Reason = typer.Option(Reason.manual, "--reason", help="Why this export is taken (part of its key)."),
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Take a Convex export, store it off-platform, verify it, then write its manifest."""
+    _dispatch("export", config=config, from_zip=from_zip, reason=reason, bucket=bucket, format=format)
+
+
+@app.command()
+def verify(
+    config: Path = ConfigOpt,
+    snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot key (its folder or snapshot.zip) or `latest`."),
+    read_data: bool = typer.Option(False, "--read-data", help="Download and recompute everything, not just structure."),
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Check a stored snapshot against its manifest. Exit 1 on any mismatch."""
+    _dispatch("verify", config=config, snapshot=snapshot, read_data=read_data, bucket=bucket, format=format)
+
+
+@media_app.command("sync")
+def media_sync(
+    config: Path = ConfigOpt,
+    backfill: bool = typer.Option(False, "--backfill", help="In replicate mode, copy objects that predate replication."),
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Incrementally copy each media class into media/<class>/ (sync mode) or report replication state."""
+    _dispatch("media_sync", config=config, backfill=backfill, bucket=bucket, format=format)
+
+
+@secrets_app.command("push")
+def secrets_push(
+    config: Path = ConfigOpt,
+    env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    format: Format = FormatOpt,
+) -> None:
+    """Write a new secret version for each configured key whose value changed."""
+    _dispatch("secrets_cmd", action="push", config=config, env_file=env_file, format=format)
+
+
+@secrets_app.command("verify")
+def secrets_verify(
+    config: Path = ConfigOpt,
+    env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    format: Format = FormatOpt,
+) -> None:
+    """Compare vault and environment by keyed fingerprints. Exit 1 on drift or a missing key."""
+    _dispatch("secrets_cmd", action="verify", config=config, env_file=env_file, format=format)
+
+
+@app.command()
+def status(
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Freshness of each data class against its RPO. Exit 1 when anything is stale."""
+    _dispatch("status", config=config, bucket=bucket, format=format)
+
+
+@restore_app.command("record")
+def restore_record(
+    table: str = typer.Option(..., "--table", help="Table of the document."),
+    id: str = typer.Option(..., "--id", help="The document's _id."),
+    snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot key or `latest`."),
+    component: Optional[str] = typer.Option(None, "--component", help="Component path, e.g. `a/b`."),
+    apply: bool = typer.Option(False, "--apply", help="Put it back into the live deployment (append import)."),
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Find one document in a verified snapshot; with --apply, put it back with its original _id."""
+    _dispatch("restore_record", config=config, table=table, id=id, snapshot=snapshot,
+              component=component, apply=apply, bucket=bucket, format=format)
+
+
+@restore_app.command("full")
+def restore_full(
+    snapshot: str = typer.Option(..., "--snapshot", help="Snapshot key or `latest`."),
+    to: str = typer.Option(..., "--to", help="URL of the deployment to restore into."),
+    yes: bool = typer.Option(False, "--yes", help="Do it; without --yes only the plan is shown."),
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Restore everything into a deployment, after a verified safety export of it."""
+    _dispatch("restore_full", config=config, snapshot=snapshot, to=to, yes=yes, bucket=bucket, format=format)
+
+
+@drill_app.command("run")
+def drill_run(
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Ephemeral stack up, newest snapshot imported, checks, report, stack destroyed (always)."""
+    _dispatch("drill", action="run", config=config, bucket=bucket, format=format)
+
+
+@drill_app.command("list")
+def drill_list(
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Drills and their results, from the bucket and the stack backend."""
+    _dispatch("drill", action="list", config=config, bucket=bucket, format=format)
+
+
+@drill_app.command("reap")
+def drill_reap(
+    config: Path = ConfigOpt,
+    bucket: Optional[str] = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Destroy drill stacks past their TTL (runs that were killed hard)."""
+    _dispatch("drill", action="reap", config=config, bucket=bucket, format=format)
+
+
+@app.command()
+def workflows(
+    config: Path = ConfigOpt,
+    output: Path = typer.Option(Path(".github/workflows"), "--output", "-o", help="Directory to write the workflows into."),
+) -> None:
+    """Write the scheduled GitHub Actions workflows (export, media sync, secrets verify, status)."""
+    _dispatch("workflows", config=config, output=output)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="deedbox")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

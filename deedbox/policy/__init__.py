@@ -1,0 +1,1 @@
+"""deedbox.policy"""
