@@ -1,0 +1,213 @@
+"""Convex deployment HTTP API client: snapshot export/download, ZIP import, functions.
+
+Follows the Convex CLI's conventions (``CONVEX_DEPLOY_KEY``, or ``CONVEX_SELF_HOSTED_URL`` +
+``CONVEX_SELF_HOSTED_ADMIN_KEY``) and its endpoints (see /work/shared/reference/convex.md).
+Function arguments and results travel in ``convex_encoded_json`` through the ``convex``
+package's codec; results come back as plain Python values (Int64 as ``int``, bytes as ``bytes``).
+Every wait has a deadline; keys never appear in messages or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Iterator, Mapping
+
+import requests
+from convex.values import ConvexInt64, convex_to_json, json_to_convex
+
+from deedbox.config.model import Identity
+from deedbox.convex.stream import GuardedStream
+from deedbox.convex.transport import Transport
+from deedbox.errors import ConvexError, EnvironmentProblem
+
+EXPORTS_LATEST = "_system/cli/exports:getLatest"
+QUERY_IMPORT = "_system/cli/queryImport"
+CHUNKED_THRESHOLD = 8 * 1024 * 1024
+PART_SIZE = 5 * 1024 * 1024  # the backend's minimum part size (except the last)
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    """One row of Convex's export table, as ``exports:getLatest`` returns it."""
+
+    state: str  # requested | in_progress | completed | failed | canceled
+    start_ts: int | None = None
+    complete_ts: int | None = None
+    zip_object_key: str | None = None
+    expiration_ts: int | None = None
+    size: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_value(cls, v: Mapping[str, Any]) -> "ExportStatus":
+        def num(name: str) -> int | None:
+            x = v.get(name)
+            return int(x) if isinstance(x, (int, float)) else None
+        return cls(str(v.get("state", "unknown")), num("start_ts"), num("complete_ts"),
+                   v.get("zip_object_key"), num("expiration_ts"), num("size"), dict(v))
+
+
+def _plain(v: Any) -> Any:
+    """Convex values -> plain Python (ConvexInt64 -> int), recursively."""
+    if isinstance(v, ConvexInt64):
+        return v.value
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def identity_header(identity: Identity) -> str:
+    """base64 of the JSON user identity used by admin "act as user" calls."""
+    doc = {"issuer": identity.issuer, "subject": identity.subject,
+           "tokenIdentifier": f"{identity.issuer}|{identity.subject}"}
+    return base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode("ascii")
+
+
+def _url_from_deploy_key(key: str) -> str | None:
+    """``prod:happy-otter-123|secret`` -> ``https://happy-otter-123.convex.cloud``."""
+    head = key.split("|", 1)[0]
+    if ":" in head and "|" in key:
+        name = head.split(":", 1)[1]
+        if name and all(c.isalnum() or c == "-" for c in name):
+            return f"https://{name}.convex.cloud"
+    return None
+
+
+class ConvexClient:
+    """A Convex deployment, reached with its deploy key or self-hosted admin key."""
+
+    def __init__(self, url: str, key: str, *, timeout: float = 30.0, retries: int = 4,
+                 backoff: float = 0.5, session: requests.Session | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._t = Transport(self.url, key, timeout=timeout, retries=retries, backoff=backoff,
+                            session=session)
+
+    def __repr__(self) -> str:
+        return f"ConvexClient({self.url!r})"
+
+    @classmethod
+    def from_env(cls, url: str | None = None, *, env: Mapping[str, str] = os.environ,
+                 key_env: str | None = None) -> "ConvexClient":
+        """Build a client from the environment; EnvironmentProblem names the missing VARIABLE."""
+        names = [key_env] if key_env else (
+            ["CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY"] if url
+            else ["CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_DEPLOY_KEY"])
+        if not url and env.get("CONVEX_SELF_HOSTED_URL"):
+            url, names = env["CONVEX_SELF_HOSTED_URL"], [key_env or "CONVEX_SELF_HOSTED_ADMIN_KEY"]
+        name = next((n for n in names if env.get(n)), None)
+        if name is None:
+            raise EnvironmentProblem(f"environment variable {names[0]} is not set "
+                                     "(the Convex deploy/admin key)")
+        key = env[name]
+        url = url or _url_from_deploy_key(key)
+        if not url:
+            raise EnvironmentProblem("no Convex URL: set source.convex.url or CONVEX_SELF_HOSTED_URL")
+        return cls(url, key)
+
+    # ---- functions ---------------------------------------------------------------------------
+    def _function(self, kind: str, path: str, args: dict | None, as_user: Identity | None,
+                  idempotent: bool) -> Any:
+        body = {"path": path, "args": convex_to_json(args or {}), "format": "convex_encoded_json"}
+        ident = identity_header(as_user) if as_user else None
+        resp = self._t.call("POST", f"/api/{kind}", json=body, identity_b64=ident,
+                            idempotent=idempotent)
+        try:
+            out = resp.json()
+        except ValueError:
+            raise ConvexError(f"Convex {kind} {path}: response is not JSON") from None
+        if out.get("status") == "success":
+            return _plain(json_to_convex(out.get("value")))
+        message = out.get("errorMessage") or "function failed"
+        raise ConvexError(self._t.mask(f"Convex {kind} {path} failed: {message}"))
+
+    def query(self, path: str, args: dict | None = None, *,
+              as_user: Identity | None = None) -> Any:
+        """Run a query function; ConvexError carries the function's errorMessage."""
+        return self._function("query", path, args, as_user, idempotent=True)
+
+    def mutation(self, path: str, args: dict | None = None, *,
+                 as_user: Identity | None = None) -> Any:
+        return self._function("mutation", path, args, as_user, idempotent=False)
+
+    def action(self, path: str, args: dict | None = None, *,
+               as_user: Identity | None = None) -> Any:
+        return self._function("action", path, args, as_user, idempotent=False)
+
+    def table_size(self, table: str) -> int:
+        return int(self.query("_system/cli/tableSize", {"tableName": table}))
+
+    # ---- export ------------------------------------------------------------------------------
+    def request_export(self, *, include_storage: bool) -> None:
+        """Ask for a new snapshot export (ConvexError if one is already running)."""
+        flag = "true" if include_storage else "false"
+        self._t.call("POST", f"/api/export/request/zip?includeStorage={flag}").close()
+
+    def latest_export(self) -> ExportStatus | None:
+        value = self.query(EXPORTS_LATEST)
+        return ExportStatus.from_value(value) if value else None
+
+    def wait_for_export(self, *, deadline_s: float = 3600, poll_s: float = 2.0,
+                        newer_than: int | None = None) -> ExportStatus:
+        """Poll until the latest export (started after ``newer_than``) completes."""
+        end = time.monotonic() + deadline_s
+        status = None
+        while True:
+            status = self.latest_export()
+            fresh = status is not None and (newer_than is None or (status.start_ts or 0) > newer_than)
+            if fresh and status.state == "completed":
+                return status
+            if fresh and status.state in ("failed", "canceled"):
+                raise ConvexError(f"Convex export {status.state} (start_ts {status.start_ts})")
+            if time.monotonic() + poll_s > end:
+                state = status.state if fresh else "not started"
+                raise ConvexError(f"Convex export did not complete within {deadline_s:g}s "
+                                  f"(last state: {state})")
+            time.sleep(poll_s)
+
+    def export(self, *, include_storage: bool, deadline_s: float = 3600,
+               poll_s: float = 2.0) -> ExportStatus:
+        """Request a snapshot export and wait for it to complete."""
+        before = self.latest_export()
+        self.request_export(include_storage=include_storage)
+        return self.wait_for_export(deadline_s=deadline_s, poll_s=poll_s,
+                                    newer_than=before.start_ts if before else None)
+
+    @contextlib.contextmanager
+    def download_export(self, start_ts: int) -> Iterator[BinaryIO]:
+        """Stream the export ZIP; a cut stream raises ConvexError when read."""
+        resp = self._t.call("GET", f"/api/export/zip/{int(start_ts)}", stream=True)
+        try:
+            length = resp.headers.get("Content-Length")
+            yield GuardedStream(resp.raw, int(length) if length else None,  # type: ignore[misc]
+                                f"export {start_ts}")
+        finally:
+            resp.close()
+
+    # ---- import ------------------------------------------------------------------------------
+    def import_zip(self, source: str | Path | IO[bytes], *, mode: str = "requireEmpty",
+                   chunked: bool | None = None, component: str | None = None,
+                   deadline_s: float = 3600, poll_s: float = 0.5) -> int:
+        """Import a snapshot ZIP keeping ``_id``s; return the number of documents written."""
+        from deedbox.convex.importer import import_chunked, import_one_shot, size_of
+        if mode not in ("requireEmpty", "append", "replace", "replaceAll"):
+            raise ValueError(f"unknown import mode {mode!r}")
+        with contextlib.ExitStack() as stack:
+            fp = source if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
+            if chunked is None:
+                chunked = size_of(fp) > CHUNKED_THRESHOLD
+            if chunked:
+                return import_chunked(self, fp, mode=mode, component=component,
+                                      deadline_s=deadline_s, poll_s=poll_s)
+            return import_one_shot(self, fp, mode=mode, component=component)
+
+    @property
+    def transport(self) -> Transport:
+        return self._t

@@ -1,0 +1,137 @@
+"""Low-level snapshot ZIP access: open, index entries by component, stream lines, map errors.
+
+Every failure of the ZIP layer (bad central directory, CRC mismatch at end of entry, corrupt
+Deflate data, truncation) becomes one ``SnapshotError`` line naming the entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterator
+
+from deedbox.errors import SnapshotError
+
+CHUNK = 1 << 20
+TABLES = "_tables/documents.jsonl"
+STORAGE = "_storage/documents.jsonl"
+Source = "str | Path | IO[bytes]"
+
+
+@dataclass
+class Component:
+    """The entries of one component (``""`` is the root app)."""
+
+    path: str
+    tables_entry: str | None = None
+    documents: dict[str, str] = field(default_factory=dict)  # table -> entry name
+    schemas: dict[str, str] = field(default_factory=dict)  # table -> entry name
+    storage_entry: str | None = None
+    blobs: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # storage id -> info
+    other: list[str] = field(default_factory=list)
+
+
+def split_entry(name: str) -> tuple[str, str]:
+    """``_components/a/_components/b/t/documents.jsonl`` -> ``("a/b", "t/documents.jsonl")``."""
+    parts = name.split("/")
+    comps: list[str] = []
+    while len(parts) >= 3 and parts[0] == "_components":
+        comps.append(parts[1])
+        parts = parts[2:]
+    return "/".join(comps), "/".join(parts)
+
+
+def prefix_of(component: str) -> str:
+    """The entry-name prefix of a component path."""
+    return "".join(f"_components/{c}/" for c in component.split("/") if c)
+
+
+@contextlib.contextmanager
+def open_zip(source: object) -> Iterator[zipfile.ZipFile]:
+    """Open a snapshot; a file that is not a readable ZIP is a SnapshotError."""
+    try:
+        zf = zipfile.ZipFile(source if not isinstance(source, Path) else str(source))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        raise SnapshotError(f"snapshot is not a readable ZIP (truncated or corrupt): {err}") from None
+    with zf:
+        yield zf
+
+
+def index(zf: zipfile.ZipFile) -> dict[str, Component]:
+    """Group the entries by component and kind, without reading any data."""
+    comps: dict[str, Component] = {}
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        path, rest = split_entry(info.filename)
+        comp = comps.setdefault(path, Component(path))
+        head, _, tail = rest.partition("/")
+        if rest == TABLES:
+            comp.tables_entry = info.filename
+        elif rest == STORAGE:
+            comp.storage_entry = info.filename
+        elif head == "_storage" and tail:
+            comp.blobs[tail.split(".", 1)[0]] = info
+        elif tail == "documents.jsonl" and not head.startswith("_"):
+            comp.documents[head] = info.filename
+        elif tail == "generated_schema.jsonl" and not head.startswith("_"):
+            comp.schemas[head] = info.filename
+        else:
+            comp.other.append(info.filename)
+    return comps
+
+
+class Reader:
+    """Reads entries fully (so CRCs are checked) and reports uncompressed bytes to ``progress``."""
+
+    def __init__(self, zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None) -> None:
+        self.zf = zf
+        self.progress = progress
+        self.done = 0
+
+    def _tick(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done)
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        try:
+            with self.zf.open(name) as fp:
+                while chunk := fp.read(CHUNK):
+                    self._tick(len(chunk))
+                    yield chunk
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise SnapshotError(f"snapshot entry {name} is corrupt: {err}") from None
+
+    def lines(self, name: str) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(line number from 1, line without newline)``, skipping blank lines."""
+        rest = b""
+        number = 0
+        for chunk in self.chunks(name):
+            parts = (rest + chunk).split(b"\n")
+            rest = parts.pop()
+            for line in parts:
+                number += 1
+                if line.strip():
+                    yield number, line
+        if rest.strip():
+            yield number + 1, rest
+
+    def json_lines(self, name: str) -> Iterator[tuple[int, bytes, object]]:
+        for number, line in self.lines(name):
+            yield number, line, parse_json(line, name, number)
+
+    def drain(self, name: str) -> int:
+        """Read an entry to the end (checking its CRC); return its size."""
+        return sum(len(c) for c in self.chunks(name))
+
+
+def parse_json(line: bytes, name: str, number: int) -> object:
+    try:
+        return json.loads(line)
+    except ValueError as err:
+        raise SnapshotError(f"invalid JSON in {name} line {number}: {err.msg}") from None
