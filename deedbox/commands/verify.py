@@ -1,0 +1,24 @@
+"""``deedbox verify``: check a stored snapshot against its manifest; exit 1 naming what differs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run(*, config: Path, snapshot: str, read_data: bool, bucket: str | None, format: str) -> int:
+    from deedbox.ops.checking import verify_snapshot
+    from deedbox.ops.cli_support import emit, load_config
+    from deedbox.ops.snapshots import resolve_snapshot
+    from deedbox.ops.store import BackupStore
+
+    cfg = load_config(config)
+    store = BackupStore.resolve(cfg, bucket)
+    ref = resolve_snapshot(store, cfg, snapshot)
+    result = verify_snapshot(store, ref, read_data=read_data)
+    mode = "read-data" if read_data else "structure"
+    doc = {"snapshot": ref.prefix, "bucket": store.bucket, "mode": mode,
+           "ok": result.ok, "problems": result.problems}
+    lines = [f"{'ok' if result.ok else 'FAILED'}: {ref.prefix} ({mode})"]
+    lines += [f"  {p}" for p in result.problems]
+    emit(format, doc, lines)
+    return 0 if result.ok else 1

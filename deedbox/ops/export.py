@@ -1,0 +1,135 @@
+"""Take a backend export and store it off-platform: data first, verify, manifest last.
+
+The order is the whole point (restic's): (1) get the ZIP (a given file, or a live Convex export
+spooled to a temporary file so memory stays bounded), (2) read it once with the snapshot reader
+to build the summary (tables, counts, digests; a corrupt ZIP stops here and nothing is stored),
+(3) stream it into ``backend/<deployment>/<ts>-<reason>/snapshot.zip`` hashing as it goes,
+(4) ask S3 what it stored (size, checksum, version) and compare, (5) only then write
+``manifest.json``. A run killed anywhere before (5) leaves a folder without a manifest, which
+every reader treats as incomplete; the next run picks a new timestamp and completes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import deedbox
+from deedbox.errors import CheckFailed, UsageError
+from deedbox.ops.snapshots import (MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, SNAPSHOT_FILE,
+                                   folder_prefix, format_ts)
+from deedbox.ops.store import BackupStore, PutResult, checksums_match
+
+REASONS = ("scheduled", "pre-change", "manual", "safety")
+LIVE_EXPORT_DEADLINE_S = 3600.0
+Progress = Callable[[str, int, "int | None"], None]  # (phase, bytes advanced, phase total)
+
+
+def export_snapshot(config: Any, store: BackupStore, *, from_zip: Path | None = None,
+                    client: Any = None, reason: str, progress: Progress | None = None,
+                    now: datetime | None = None) -> dict:
+    """Store one snapshot and return the manifest written for it (the last object written)."""
+    if reason not in REASONS:
+        raise UsageError(f"--reason must be one of {', '.join(REASONS)}, not {reason!r}")
+    deployment = config.source.convex.deployment
+    with _snapshot_file(config, from_zip, client, progress) as (path, live):
+        summary = _summarize(path)
+        prefix = _free_prefix(store, deployment, reason, now or datetime.now(timezone.utc))
+        size = path.stat().st_size
+        tick = (lambda n: progress("upload", n, size)) if progress else None
+        put = store.put_new(prefix + SNAPSHOT_FILE, path, content_type="application/zip", progress=tick)
+        stored = check_stored(store, put)
+        manifest = build_manifest(deployment=deployment, prefix=prefix, reason=reason, put=put,
+                                  stored_checksum=stored, summary=summary, live=live,
+                                  convex_url=config.source.convex.url)
+        store.put_new(prefix + MANIFEST_FILE, manifest_bytes(manifest),
+                      content_type="application/json")
+    return manifest
+
+
+def _summarize(path: Path) -> dict:
+    from deedbox.convex.snapshot import summarize
+
+    return summarize(path).to_dict()
+
+
+@contextmanager
+def _snapshot_file(config: Any, from_zip: Path | None, client: Any,
+                   progress: Progress | None) -> Iterator[tuple[Path, dict | None]]:
+    """The ZIP to store: ``from_zip`` as is, or a live export spooled to a temporary file."""
+    if from_zip is not None:
+        if not Path(from_zip).is_file():
+            raise UsageError(f"--from-zip {from_zip}: no such file")
+        yield Path(from_zip), None
+        return
+    if client is None:
+        from deedbox.convex.client import ConvexClient
+
+        client = ConvexClient.from_env(config.source.convex.url, key_env=config.source.convex.deploy_key.env)
+    status = client.export(include_storage=config.backups.backend.include_file_storage,
+                           deadline_s=LIVE_EXPORT_DEADLINE_S)
+    with tempfile.TemporaryDirectory(prefix="deedbox-export-") as tmp:
+        path = Path(tmp) / SNAPSHOT_FILE
+        with client.download_export(status.start_ts) as stream, path.open("wb") as out:
+            _copy(stream, out, progress, getattr(status, "size", None))
+        yield path, {"start_ts": status.start_ts, "size": getattr(status, "size", None)}
+
+
+def _copy(stream: Any, out: Any, progress: Progress | None, total: int | None) -> None:
+    if progress is None:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
+        return
+    while chunk := stream.read(1024 * 1024):
+        out.write(chunk)
+        progress("download", len(chunk), total)
+
+
+def _free_prefix(store: BackupStore, deployment: str, reason: str, now: datetime) -> str:
+    """The folder for this run; a later second if one with that name exists (never reuse)."""
+    for step in range(600):
+        prefix = folder_prefix(deployment, now + timedelta(seconds=step), reason)
+        if next(iter(store.list(prefix)), None) is None:
+            return prefix
+    raise CheckFailed(f"no free snapshot folder for {deployment} near {format_ts(now)}")
+
+
+def check_stored(store: BackupStore, put: PutResult) -> str:
+    """Compare S3's account of the object with what was sent; returns S3's checksum string."""
+    head = store.head(put.key, put.version_id)
+    if head.size != put.size:
+        raise CheckFailed(f"{put.key}: stored size {head.size} != uploaded {put.size}")
+    if head.checksum is None:
+        raise CheckFailed(f"{put.key}: the store reports no SHA-256 checksum; cannot verify the upload")
+    if not checksums_match(head.checksum, put.checksum):
+        raise CheckFailed(f"{put.key}: stored checksum differs from the bytes sent")
+    return head.checksum
+
+
+def build_manifest(*, deployment: str, prefix: str, reason: str, put: PutResult,
+                   stored_checksum: str, summary: dict, live: dict | None, convex_url: str) -> dict:
+    """Pure: the manifest document (see docs/export.md for every field)."""
+    timestamp = prefix.rstrip("/").rsplit("/", 1)[-1].split("-", 1)[0]
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "deployment": deployment,
+        "timestamp": timestamp,
+        "reason": reason,
+        "tool": {"name": "deedbox", "version": deedbox.__version__},
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {"kind": "live" if live else "zip", "convex_url": convex_url,
+                   "start_ts": live["start_ts"] if live else None},
+        "object": {"key": put.key, "size": put.size, "sha256": put.sha256,
+                   "version_id": put.version_id, "s3_checksum_sha256": stored_checksum,
+                   "multipart": "-" in stored_checksum},
+        "snapshot": summary,
+    }
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()

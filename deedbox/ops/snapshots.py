@@ -1,0 +1,161 @@
+"""Backend snapshots in the backup bucket: naming, listing, resolving, manifests.
+
+Layout (written once, never rewritten)::
+
+    backend/<deployment>/<YYYYmmddTHHMMSSZ>-<reason>/snapshot.zip
+    backend/<deployment>/<YYYYmmddTHHMMSSZ>-<reason>/manifest.json   (last, after verification)
+
+A folder without ``manifest.json`` is *incomplete* (a run that died part-way): it is listed with
+``complete=False``, never chosen as ``latest`` and refused by ``resolve_snapshot``. Reads go the
+other way round from writes: manifest first, then the object version it names.
+
+``export_snapshot`` lives in ``deedbox.ops.export`` and ``verify_snapshot`` in
+``deedbox.ops.checking``; both are re-exported here, the one module restore/drill code imports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from deedbox.errors import CheckFailed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from deedbox.ops.store import BackupStore
+
+SNAPSHOT_FILE = "snapshot.zip"
+MANIFEST_FILE = "manifest.json"
+TS_FORMAT = "%Y%m%dT%H%M%SZ"
+_FOLDER = re.compile(r"^(\d{8}T\d{6}Z)-([a-z][a-z0-9-]*)$")
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """One snapshot folder; ``complete`` means its manifest exists."""
+
+    prefix: str  # "backend/<deployment>/<ts>-<reason>/"
+    deployment: str
+    timestamp: datetime
+    reason: str
+    complete: bool
+
+    @property
+    def snapshot_key(self) -> str:
+        return self.prefix + SNAPSHOT_FILE
+
+    @property
+    def manifest_key(self) -> str:
+        return self.prefix + MANIFEST_FILE
+
+    @property
+    def name(self) -> str:
+        return self.prefix.rstrip("/").rsplit("/", 1)[-1]
+
+
+def format_ts(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(TS_FORMAT)
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, TS_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def backend_root(deployment: str) -> str:
+    return f"backend/{deployment}/"
+
+
+def folder_prefix(deployment: str, moment: datetime, reason: str) -> str:
+    return f"{backend_root(deployment)}{format_ts(moment)}-{reason}/"
+
+
+def parse_folder(prefix: str, deployment: str, complete: bool) -> SnapshotRef | None:
+    """A ``SnapshotRef`` for ``backend/<deployment>/<ts>-<reason>/``, None for foreign names."""
+    match = _FOLDER.match(prefix.rstrip("/").rsplit("/", 1)[-1])
+    if not match:
+        return None
+    return SnapshotRef(prefix if prefix.endswith("/") else prefix + "/", deployment,
+                       parse_ts(match.group(1)), match.group(2), complete)
+
+
+def group_folders(keys: list[str], deployment: str) -> list[SnapshotRef]:
+    """Pure: turn object keys under ``backend/<deployment>/`` into refs, newest first."""
+    root = backend_root(deployment)
+    files: dict[str, set[str]] = {}
+    for key in keys:
+        rest = key[len(root):] if key.startswith(root) else None
+        if rest and rest.count("/") == 1:
+            folder, name = rest.split("/")
+            files.setdefault(folder, set()).add(name)
+    refs = [parse_folder(root + folder + "/", deployment, {SNAPSHOT_FILE, MANIFEST_FILE} <= names)
+            for folder, names in files.items()]
+    return sorted((r for r in refs if r), key=lambda r: (r.timestamp, r.name), reverse=True)
+
+
+def list_snapshots(store: "BackupStore", deployment: str) -> list[SnapshotRef]:
+    """Every snapshot folder of ``deployment``, complete or not, newest first."""
+    keys = [o.key for o in store.list(backend_root(deployment))]
+    return group_folders(keys, deployment)
+
+
+def latest_complete(store: "BackupStore", deployment: str) -> SnapshotRef | None:
+    return next((r for r in list_snapshots(store, deployment) if r.complete), None)
+
+
+def _normalise_key(key: str, deployment: str) -> str:
+    key = key.strip().removeprefix("s3://")
+    for suffix in (SNAPSHOT_FILE, MANIFEST_FILE):
+        key = key.removesuffix(suffix)
+    key = key.rstrip("/")
+    if "/" not in key:  # just "<ts>-<reason>"
+        key = backend_root(deployment) + key
+    return key + "/"
+
+
+def resolve_snapshot(store: "BackupStore", config: Any, key_or_latest: str) -> SnapshotRef:
+    """``latest`` or a folder/``snapshot.zip``/``manifest.json`` key → a complete ``SnapshotRef``."""
+    deployment = config.source.convex.deployment
+    refs = list_snapshots(store, deployment)
+    if key_or_latest in ("", "latest"):
+        ref = next((r for r in refs if r.complete), None)
+        if ref is None:
+            raise CheckFailed(f"no complete snapshot of {deployment} in s3://{store.bucket}/{backend_root(deployment)}")
+        return ref
+    prefix = _normalise_key(key_or_latest, deployment)
+    if prefix.startswith(store.bucket + "/"):
+        prefix = prefix[len(store.bucket) + 1:]
+    ref = next((r for r in refs if r.prefix == prefix), None)
+    if ref is None:
+        raise CheckFailed(f"no snapshot at s3://{store.bucket}/{prefix}")
+    if not ref.complete:
+        raise CheckFailed(f"snapshot {prefix} is incomplete (no manifest): it was never verified; use another")
+    return ref
+
+
+def load_manifest(store: "BackupStore", ref: SnapshotRef) -> dict:
+    """The parsed manifest of ``ref``; CheckFailed if it is not a manifest deedbox wrote."""
+    raw = store.get_bytes(ref.manifest_key)
+    try:
+        manifest = json.loads(raw)
+    except ValueError:
+        raise CheckFailed(f"{ref.manifest_key} is not valid JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise CheckFailed(f"{ref.manifest_key} is not a deedbox snapshot manifest")
+    return manifest
+
+
+MANIFEST_FORMAT = "deedbox.snapshot-manifest"
+MANIFEST_VERSION = 1
+
+
+def __getattr__(name: str) -> Any:
+    """Re-export ``export_snapshot`` / ``verify_snapshot`` / ``VerifyResult`` lazily (no cycles)."""
+    if name == "export_snapshot":
+        from deedbox.ops.export import export_snapshot
+        return export_snapshot
+    if name in ("verify_snapshot", "VerifyResult"):
+        from deedbox.ops import checking
+        return getattr(checking, name)
+    raise AttributeError(name)

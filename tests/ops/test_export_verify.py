@@ -1,0 +1,114 @@
+"""export → verify against moto over HTTP: manifest last, structure and read-data checks, tamper."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from typer.testing import CliRunner
+
+from deedbox.cli import app
+from deedbox.errors import CheckFailed, SnapshotError
+from deedbox.ops.checking import compare_summaries, verify_snapshot
+from deedbox.ops.export import export_snapshot
+from deedbox.ops.snapshots import list_snapshots, load_manifest, resolve_snapshot
+from deedbox.ops.store import BackupStore
+from tests.ops.zips import make_zip
+from tests.support.moto_server import make_backup_bucket
+
+NOW = datetime(2026, 11, 27, 3, 15, tzinfo=timezone.utc)
+DEP = "happy-otter-123"
+
+
+def test_export_writes_data_then_manifest(config, store, small_zip):
+    manifest = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    prefix = f"backend/{DEP}/20261127T031500Z-manual/"
+    assert manifest["object"]["key"] == prefix + "snapshot.zip"
+    assert manifest["object"]["size"] == small_zip.stat().st_size
+    assert {t["name"]: t["count"] for t in manifest["snapshot"]["tables"]} == {"posts": 3, "users": 2}
+    assert manifest["timestamp"] == "20261127T031500Z" and manifest["source"]["kind"] == "zip"
+    keys = [o.key for o in store.list(prefix)]
+    assert keys == [prefix + "manifest.json", prefix + "snapshot.zip"]
+    assert json.loads(store.get_bytes(prefix + "manifest.json")) == manifest
+    ref = resolve_snapshot(store, config, "latest")
+    assert ref.prefix == prefix and ref.complete
+    assert verify_snapshot(store, ref, read_data=True).ok
+
+
+def test_same_second_gets_a_new_folder(config, store, small_zip):
+    first = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    second = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    assert first["timestamp"] == "20261127T031500Z" and second["timestamp"] == "20261127T031501Z"
+
+
+def test_corrupt_zip_stores_nothing(config, store, tmp_path):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(SnapshotError):
+        export_snapshot(config, store, from_zip=bad, reason="manual", now=NOW)
+    assert list(store.list("backend/")) == []
+
+
+def test_incomplete_folder_is_listed_but_never_latest(config, store, small_zip):
+    export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    store.put_new(f"backend/{DEP}/20261128T000000Z-scheduled/snapshot.zip", b"partial")
+    refs = list_snapshots(store, DEP)
+    assert [(r.name, r.complete) for r in refs] == [
+        ("20261128T000000Z-scheduled", False), ("20261127T031500Z-manual", True)]
+    assert resolve_snapshot(store, config, "latest").name == "20261127T031500Z-manual"
+    with pytest.raises(CheckFailed, match="incomplete"):
+        resolve_snapshot(store, config, "20261128T000000Z-scheduled")
+
+
+def test_new_version_over_snapshot_is_reported(config, store, small_zip, aws):
+    manifest = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    key = manifest["object"]["key"]
+    aws.client("s3").put_object(Bucket=store.bucket, Key=key, Body=b"evil", ChecksumAlgorithm="SHA256")
+    ref = resolve_snapshot(store, config, "latest")
+    result = verify_snapshot(store, ref, read_data=False)
+    assert not result.ok and any("newer version" in p for p in result.problems)
+    # the manifest pins the version: restore reads the original bytes, which still verify
+    assert store.get_bytes(key, manifest["object"]["version_id"]) == small_zip.read_bytes()
+
+
+def test_tampered_bytes_caught_by_read_data(config, aws, tmp_path):
+    """An unlocked, unversioned bucket lets bytes be flipped in place: --read-data must see it."""
+    store = BackupStore(make_backup_bucket(aws, "plain-bucket", locked=False))
+    zpath = make_zip(tmp_path / "s.zip", posts=50)
+    manifest = export_snapshot(config, store, from_zip=zpath, reason="manual", now=NOW)
+    key = manifest["object"]["key"]
+    data = bytearray(zpath.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    aws.client("s3").put_object(Bucket=store.bucket, Key=key, Body=bytes(data))  # same size, no checksum
+    ref = resolve_snapshot(store, config, "latest")
+    deep = verify_snapshot(store, ref, read_data=True)
+    assert not deep.ok
+    assert any("sha256 of the stored bytes differs" in p for p in deep.problems)
+
+
+def test_compare_summaries_names_the_table():
+    exp = {"encoding": "uniform", "tables": [{"component": "", "name": "posts", "count": 3, "digest": "a"}]}
+    act = {"encoding": "uniform", "tables": [{"component": "", "name": "posts", "count": 2, "digest": "b"}]}
+    assert compare_summaries(exp, act) == [
+        "snapshot.tables.posts.count: manifest 3 != stored 2",
+        "snapshot.tables.posts.digest: manifest 'a' != stored 'b'"]
+
+
+def test_cli_export_and_verify(config, bucket, small_zip, reference_config_path):
+    runner = CliRunner()
+    args = ["--config", str(reference_config_path), "--bucket", bucket]
+    out = runner.invoke(app, ["export", *args, "--from-zip", str(small_zip), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    assert summary["tables"] == 2 and summary["documents"] == 5
+    for extra in ([], ["--read-data"]):
+        res = runner.invoke(app, ["verify", *args, "--snapshot", "latest", *extra, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["ok"] is True
+
+
+def test_cli_without_bucket_is_environment_error(reference_config_path, aws):
+    res = CliRunner().invoke(app, ["verify", "--config", str(reference_config_path)])
+    assert res.exit_code == 2
+    assert "no backup bucket" in res.stderr and "Traceback" not in res.output
