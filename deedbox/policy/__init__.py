@@ -1,1 +1,33 @@
-"""deedbox.policy"""
+"""The policy pack: deedbox's security invariants as plain rule functions.
+
+- ``view``: the engine-neutral resource view (``Res``, ``Stack``) and the bucket joins.
+- ``catalog``: ``Rule`` (id, severity, mandatory/advisory, scanner ids, how to fix, thresholds).
+- ``buckets``, ``replication``, ``access``, ``lifecycle``: the rules, one function each.
+- ``pack``: each rule as a ``pulumi_policy`` policy; ``POLICIES`` lists them in rule order.
+
+``RULES`` is importable without Pulumi; ``POLICIES`` imports ``pulumi_policy`` on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Importing the rule modules registers their rules, in this (report) order.
+from deedbox.policy import buckets, replication, lifecycle, access  # noqa: F401,I001
+from deedbox.policy.catalog import RULES, Rule
+
+__all__ = ["POLICIES", "RULES", "Rule", "rule_by_id"]
+
+
+def rule_by_id(rule_id: str) -> Rule:
+    return next(r for r in RULES if r.id == rule_id)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "POLICIES":
+        from deedbox.policy.pack import to_policy
+
+        policies = [to_policy(r) for r in RULES]
+        globals()["POLICIES"] = policies
+        return policies
+    raise AttributeError(name)
