@@ -1,0 +1,84 @@
+"""load() on the reference config returns the model the file describes; invalid input raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deedbox.config import check, load
+from deedbox.config.model import EnvRef, Expectation, SecretKey
+from deedbox.errors import ConfigError, UsageError
+
+
+def test_reference_config_is_valid(reference_config_path: Path) -> None:
+    result = check(reference_config_path)
+    assert result.errors == ()
+    assert result.model is not None
+
+
+def test_reference_model_source(reference_config_path: Path) -> None:
+    cfg = load(reference_config_path)
+    assert (cfg.version, cfg.name) == (1, "guild")
+    assert (cfg.source.account, cfg.source.region) == ("111111111111", "us-east-1")
+    assert cfg.source.convex.url == "https://happy-otter-123.convex.cloud"
+    assert cfg.source.convex.deploy_key == EnvRef("CONVEX_DEPLOY_KEY")
+    assert not cfg.source.convex.self_hosted
+    assert cfg.source.media.bucket == "guild-media-prod"
+    assert [(c.name, c.prefix) for c in cfg.source.media.classes] == [
+        ("images", "uploads/"), ("video", "courses/"), ("recordings", "recordings/")]
+
+
+def test_reference_model_destination(reference_config_path: Path) -> None:
+    d = load(reference_config_path).destination
+    assert (d.account, d.region, d.protect) == ("222222222222", "eu-west-1", True)
+    assert d.assume_role_arn == "arn:aws:iam::222222222222:role/deedbox-deployer"
+    assert d.break_glass_principal == "arn:aws:iam::222222222222:role/backup-break-glass"
+    assert (d.replica.region, d.replica.replication_time_control) == ("eu-central-1", True)
+    assert (d.immutability.mode, d.immutability.days) == ("compliance", 35)
+    assert (d.storage.archive_after_days, d.storage.archive_class) == (30, "GLACIER_IR")
+    assert (d.storage.expire_after_days, d.storage.noncurrent_expire_after_days) == (400, 60)
+
+
+def test_reference_model_backups_runner(reference_config_path: Path) -> None:
+    cfg = load(reference_config_path)
+    b = cfg.backups
+    assert (b.backend.schedule, b.backend.rpo_hours, b.backend.include_file_storage) == ("rate(6 hours)", 6, True)
+    assert (b.media.mode, b.media.rpo_hours, b.media.classes) == ("replicate", 24, None)
+    assert b.secrets.keys[2] == SecretKey("SESSION_SECRET", 90)
+    assert [k.name for k in b.secrets.keys] == [
+        "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SESSION_SECRET", "CONVEX_DEPLOY_KEY", "RESEND_API_KEY"]
+    assert (b.secrets.recovery_window_days, b.secrets.verify_schedule) == (30, "cron(0 7 * * ? *)")
+    assert b.secrets.max_verify_age_hours == 24
+    assert (cfg.runner.kind, cfg.runner.repository, cfg.runner.branch) == ("github-actions", "acme/guild-infra", "main")
+
+
+def test_reference_model_drills_notifications(reference_config_path: Path) -> None:
+    cfg = load(reference_config_path)
+    dr = cfg.drills
+    assert (dr.schedule, dr.ttl_hours, dr.code_push) == ("cron(0 9 1 * ? *)", 4, "npx convex deploy --yes")
+    assert dr.target.kind == "convex-cloud" and dr.target.project == EnvRef("CONVEX_PROJECT_ID")
+    assert [c.query for c in dr.checks] == ["users:me", "posts:feed", "courses:get"]
+    assert dr.checks[0].expect == Expectation(not_null=True)
+    assert dr.checks[0].as_user.subject == "drill"
+    assert dr.checks[1].expect == Expectation(min_items=1) and dict(dr.checks[1].args) == {"limit": 20}
+    n = cfg.notifications
+    assert n.email == ("platform-oncall@guild.example",) and n.on == ("failure", "stale")
+    assert n.slack_webhook == EnvRef("SLACK_WEBHOOK_URL")
+    assert cfg.path == str(reference_config_path)
+
+
+def test_load_raises_config_error_with_positions(tmp_path: Path, reference_config_path: Path) -> None:
+    text = reference_config_path.read_text().replace("mode: compliance", "mode: forever")
+    bad = tmp_path / "backup.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load(bad)
+    (diag,) = info.value.diagnostics
+    assert (diag.line, diag.column, diag.rule, diag.path) == (30, 24, "schema.enum", "destination.immutability.mode")
+    assert str(info.value).startswith(f"{bad}:30:24: [schema.enum] 'forever' is not allowed")
+
+
+def test_load_missing_file_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        load(tmp_path / "nope.yaml")
