@@ -96,8 +96,6 @@ class LegacyTyper:
             return self._array(v, shape)
         if isinstance(v, dict):
             fields = shape[1] if kind == "object" else {}
-            if kind == "any":
-                self.untyped += 0  # objects recurse; leaves are counted where they land
             return {k: self._value(x, fields.get(k, ANY)) for k, x in v.items()}
         return v
 
@@ -137,6 +135,15 @@ class LegacyTyper:
         else:
             return ANY
         found = [m for m in members if m[0] in wanted]
+        if len(found) > 1 and all(m[0] == "array" for m in found):
+            return ("array", ("union", tuple(m[1] for m in found)))
+        if len(found) > 1 and all(m[0] == "object" for m in found):
+            fields: dict[str, list] = {}
+            for m in found:
+                for k, s in m[1].items():
+                    fields.setdefault(k, []).append(s)
+            return ("object", {k: s[0] if len(s) == 1 else ("union", tuple(s))
+                               for k, s in fields.items()})
         return found[0] if len(found) == 1 else ANY
 
 
