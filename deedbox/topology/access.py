@@ -1,0 +1,134 @@
+"""Identity policies of the roles deedbox creates: the backup runner and the replication roles.
+
+The runner is write-only in the sense that matters for backups: it can add objects and read
+them back, never remove or rewrite history. ``runner_policy`` grants exactly that and adds an
+explicit Deny of every delete-class, retention, policy, lifecycle and replication action, so a
+later, broader grant attached to the role by someone else still cannot open those doors.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Iterable, Sequence
+
+from deedbox.topology.documents import Document, Statement, document, role_grant, statement
+from deedbox.topology.names import GITHUB_OIDC_HOST, STS_AUDIENCE
+
+RUNNER_FORBIDDEN = (
+    "s3:DeleteObject*", "s3:DeleteBucket*", "s3:BypassGovernanceRetention", "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold", "s3:PutBucket*", "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration", "s3:PutEncryptionConfiguration", "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy",
+    "kms:DeleteAlias", "kms:CreateGrant", "secretsmanager:DeleteSecret",
+    "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:UpdateSecret",
+)
+# The concrete actions the Deny must cover; a test checks no Allow of the runner matches one.
+DELETE_CLASS_ACTIONS = (
+    "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:DeleteBucketPolicy",
+    "s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+    "s3:PutBucketPolicy", "s3:PutBucketVersioning", "s3:PutBucketObjectLockConfiguration",
+    "s3:PutLifecycleConfiguration", "s3:PutReplicationConfiguration", "kms:ScheduleKeyDeletion",
+    "kms:DisableKey", "secretsmanager:DeleteSecret",
+)
+REPLICATION_SOURCE_BUCKET = ("s3:GetReplicationConfiguration", "s3:ListBucket")
+REPLICATION_SOURCE_OBJECTS = (
+    "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+    "s3:GetObjectRetention", "s3:GetObjectLegalHold",
+)
+REPLICATION_DESTINATION_OBJECTS = ("s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags")
+
+
+def s3_trust_policy() -> Document:
+    """Only the S3 service may assume a replication role."""
+    return document(statement("S3Replication", "Allow", ["sts:AssumeRole"], None,
+                              principal={"Service": "s3.amazonaws.com"}))
+
+
+def github_subject(repository: str, *, branch: str | None, environment: str | None) -> str:
+    """The OIDC ``sub`` a workflow must present: its environment if configured, else its branch."""
+    if environment:
+        return f"repo:{repository}:environment:{environment}"
+    return f"repo:{repository}:ref:refs/heads/{branch or 'main'}"
+
+
+def github_trust_policy(oidc_provider_arn: str, subject: str) -> Document:
+    """Assumable only through GitHub's OIDC provider, for this audience and this subject exactly."""
+    return document(statement(
+        "GitHubActions", "Allow", ["sts:AssumeRoleWithWebIdentity"], None,
+        principal={"Federated": oidc_provider_arn},
+        condition={"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE, f"{GITHUB_OIDC_HOST}:sub": subject}},
+    ))
+
+
+def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequence[str],
+                  secret_arns: Sequence[str] = ()) -> Document:
+    """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else."""
+    objects = [f"{bucket_arn}/{p}*" for p in prefixes]
+    statements: list[Statement] = [
+        statement("ListBackups", "Allow", ["s3:ListBucket", "s3:ListBucketVersions"], [bucket_arn],
+                  condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
+        statement("InspectBucket", "Allow",
+                  ["s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:GetBucketLocation",
+                   "s3:GetEncryptionConfiguration"], [bucket_arn]),
+        statement("WriteAndReadBackups", "Allow",
+                  ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",
+                   "s3:GetObjectVersionAttributes", "s3:GetObjectRetention", "s3:AbortMultipartUpload",
+                   "s3:ListMultipartUploadParts"], objects),
+        statement("UseBackupKeys", "Allow", ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                  list(key_arns)),
+    ]
+    if secret_arns:
+        statements.append(statement(
+            "WriteAndVerifySecrets", "Allow",
+            ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            list(secret_arns)))
+    statements.append(statement("NeverDestroyOrReconfigure", "Deny", RUNNER_FORBIDDEN, "*"))
+    return document(*statements)
+
+
+def replication_role_policy(*, source_bucket_arn: str, destination_bucket_arn: str,
+                            source_key_arns: Sequence[str], destination_key_arn: str,
+                            source_key_condition: str | None = None) -> Document:
+    """What S3 needs to replicate SSE-KMS objects from one bucket into another (AWS's list).
+
+    ``source_key_arns`` may be a pattern (``arn:aws:kms:REGION:ACCOUNT:key/*``) when the source
+    bucket is not ours; ``source_key_condition`` then limits decrypts to calls made through S3.
+    """
+    decrypt_condition = {"StringLike": {"kms:ViaService": source_key_condition}} if source_key_condition else None
+    return document(
+        statement("ReadSourceConfiguration", "Allow", REPLICATION_SOURCE_BUCKET, [source_bucket_arn]),
+        statement("ReadSourceVersions", "Allow", REPLICATION_SOURCE_OBJECTS, [f"{source_bucket_arn}/*"]),
+        statement("WriteReplicas", "Allow", (*REPLICATION_DESTINATION_OBJECTS, "s3:ObjectOwnerOverrideToBucketOwner"),
+                  [f"{destination_bucket_arn}/*"]),
+        statement("DecryptSource", "Allow", ["kms:Decrypt"], list(source_key_arns), condition=decrypt_condition),
+        statement("EncryptReplicas", "Allow", ["kms:Encrypt", "kms:GenerateDataKey"], [destination_key_arn]),
+    )
+
+
+def cross_account_replication_grant(source_account: str, role_arn: str, destination_bucket_arn: str) -> list[Statement]:
+    """Destination bucket policy statements letting another account's replication role write."""
+    roles = {source_account: [role_arn]}
+    return [
+        *role_grant("MediaReplicationWrite",
+                    (*REPLICATION_DESTINATION_OBJECTS, "s3:ObjectOwnerOverrideToBucketOwner"),
+                    [f"{destination_bucket_arn}/*"], roles),
+        *role_grant("MediaReplicationBucket", ["s3:GetBucketVersioning", "s3:List*"],
+                    [destination_bucket_arn], roles),
+    ]
+
+
+def allowed_actions(policy: Document) -> list[str]:
+    """Every action (pattern) an identity policy's Allow statements grant."""
+    out: list[str] = []
+    for s in policy["Statement"]:
+        if s["Effect"] == "Allow":
+            acts = s.get("Action", [])
+            out.extend([acts] if isinstance(acts, str) else acts)
+    return out
+
+
+def grants_any(patterns: Iterable[str], actions: Iterable[str]) -> list[str]:
+    """The ``actions`` that some pattern (``s3:*``, ``s3:Delete*``, ``*``) matches, case-insensitively."""
+    pats = [p.lower() for p in patterns]
+    return [a for a in actions if any(fnmatchcase(a.lower(), p) for p in pats)]

@@ -1,0 +1,149 @@
+"""Resource policies and lifecycle rules of the backup stores, keys and secrets: pure functions.
+
+Why principals appear as ``aws:PrincipalArn`` conditions under an *account* principal rather
+than as role principals: S3, KMS and Secrets Manager reject a policy naming a role that does not
+exist yet, and the roles (runner, replication) are created after the stores they use. An account
+principal always exists, the condition narrows it to the named role, and no creation-order cycle
+appears between a key policy and the role policy that points back at the key.
+
+Who may undo the protections (see ``docs/topology.md``): object deletion, retention and legal
+hold are denied to everyone but the break-glass principal; configuration changes (policy,
+lifecycle, lock, replication) to everyone but the break-glass principal and the deployer role.
+With neither configured, only the account's root user is exempt.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+from deedbox.config.model import Storage
+from deedbox.topology.names import root_arn
+
+Statement = dict[str, Any]
+Document = dict[str, Any]
+
+DESTROY_ACTIONS = (
+    "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention",
+    "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+)
+CONFIG_ACTIONS = (
+    "s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutReplicationConfiguration",
+    "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket",
+)
+KEY_USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+KEY_DESTROY_ACTIONS = ("kms:ScheduleKeyDeletion", "kms:DisableKey")  # not PutKeyPolicy: KMS lockout check
+ABORT_MULTIPART_DAYS = 7
+
+
+def document(*statements: Statement) -> Document:
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s]}
+
+
+def statement(sid: str, effect: str, actions: Iterable[str], resources: Iterable[str] | str | None,
+              *, principal: Any = None, condition: Mapping[str, Any] | None = None) -> Statement:
+    """One IAM statement; ``principal=None`` for identity policies, ``resources=None`` for trust."""
+    out: Statement = {"Sid": sid, "Effect": effect, "Action": sorted(actions)}
+    if resources is not None:
+        out["Resource"] = resources if isinstance(resources, str) else list(resources)
+    if principal is not None:
+        out["Principal"] = principal
+    if condition:
+        out["Condition"] = dict(condition)
+    return out
+
+
+def exemptions(account: str, *people: str | None) -> list[str]:
+    """The principals a deny statement spares: those configured, else the account root only."""
+    named = sorted({p for p in people if p})
+    return named or [root_arn(account)]
+
+
+def _deny_except(sid: str, actions: Sequence[str], resources: Sequence[str], exempt: Sequence[str]) -> Statement:
+    return statement(sid, "Deny", actions, resources, principal="*",
+                     condition={"StringNotLike": {"aws:PrincipalArn": list(exempt)}})
+
+
+def role_grant(sid: str, actions: Sequence[str], resources: Sequence[str] | str,
+               roles: Mapping[str, Sequence[str]]) -> list[Statement]:
+    """Allow named roles, grouped by account: account principal narrowed by ``aws:PrincipalArn``."""
+    return [
+        statement(f"{sid}{i}" if len(roles) > 1 else sid, "Allow", actions, resources,
+                  principal={"AWS": root_arn(account)},
+                  condition={"ArnEquals": {"aws:PrincipalArn": sorted(arns)}})
+        for i, (account, arns) in enumerate(sorted(roles.items())) if arns
+    ]
+
+
+def bucket_policy(bucket_arn: str, *, destroy_exempt: Sequence[str], config_exempt: Sequence[str],
+                  extra: Sequence[Statement] = ()) -> Document:
+    """TLS only; nobody but the exempt principals deletes, unlocks or reconfigures the bucket."""
+    objects = f"{bucket_arn}/*"
+    return document(
+        statement("DenyInsecureTransport", "Deny", ["s3:*"], [bucket_arn, objects], principal="*",
+                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+        _deny_except("DenyDataDestruction", DESTROY_ACTIONS, [bucket_arn, objects], destroy_exempt),
+        _deny_except("DenyProtectionChanges", CONFIG_ACTIONS, [bucket_arn], config_exempt),
+        *extra,
+    )
+
+
+def key_policy(account: str, *, users: Mapping[str, Sequence[str]], destroy_exempt: Sequence[str],
+               service: str | None = None) -> Document:
+    """Administered by the account (root enables IAM), used by the named roles, hard to destroy.
+
+    ``users`` maps an account to the role ARNs that encrypt/decrypt with the key (the replication
+    role of a source account appears here under its own account). ``service`` (e.g.
+    ``secretsmanager.eu-west-1.amazonaws.com``) limits those uses to calls made through it.
+    """
+    condition_extra = {"StringLike": {"kms:ViaService": service}} if service else {}
+    grants = role_grant("AllowBackupRoles", KEY_USE_ACTIONS, "*", users)
+    for g in grants:
+        g["Condition"].update(condition_extra)
+    return document(
+        statement("AccountAdministers", "Allow", ["kms:*"], "*", principal={"AWS": root_arn(account)}),
+        *grants,
+        _deny_except("DenyKeyDestruction", KEY_DESTROY_ACTIONS, ["*"], destroy_exempt),
+    )
+
+
+def secret_policy(*, value_users: Sequence[str]) -> Document:
+    """Only the runner (writes versions, verifies) and the break-glass principal touch values."""
+    return document(
+        _deny_except("DenyValueAccessToOthers", ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                     ["*"], value_users),
+    )
+
+
+def media_source_read_policy(bucket: str, prefixes: Sequence[str], runner_role_arn: str) -> Document:
+    """Sync mode: the statement the media bucket's owner adds so the runner can read, only read."""
+    arn = f"arn:aws:s3:::{bucket}"
+    return document(
+        statement("DeedboxRunnerList", "Allow", ["s3:ListBucket"], [arn], principal={"AWS": runner_role_arn},
+                  condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
+        statement("DeedboxRunnerRead", "Allow", ["s3:GetObject", "s3:GetObjectVersion"],
+                  [f"{arn}/{p}*" for p in prefixes], principal={"AWS": runner_role_arn}),
+    )
+
+
+def noncurrent_days(storage: Storage, lock_days: int) -> int:
+    """Old versions are kept at least as long as the lock keeps them (an earlier expiry is a lie)."""
+    return max(storage.noncurrent_expire_after_days or lock_days, lock_days)
+
+
+def lifecycle_rules(storage: Storage, lock_days: int) -> list[dict[str, Any]]:
+    """Lifecycle rules (pulumi-aws ``BucketLifecycleConfiguration`` shape) for a backup store."""
+    everything = {"prefix": ""}
+    rules: list[dict[str, Any]] = [
+        {"id": "abort-incomplete-multipart", "status": "Enabled", "filter": everything,
+         "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS}},
+        {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": everything,
+         "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days(storage, lock_days)}},
+    ]
+    if storage.archive_after_days is not None:
+        rules.append({"id": "archive", "status": "Enabled", "filter": everything,
+                      "transitions": [{"days": storage.archive_after_days, "storage_class": storage.archive_class}]})
+    if storage.expire_after_days is not None:
+        rules.append({"id": "expire-current-versions", "status": "Enabled", "filter": everything,
+                      "expiration": {"days": max(storage.expire_after_days, lock_days)}})
+    return rules
