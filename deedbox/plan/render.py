@@ -1,0 +1,125 @@
+"""Render a plan as text (a tree of resources with their key settings, then verdicts) or JSON.
+
+The JSON shape is the CLI contract of DESIGN.md. Inputs are printed as recorded, and the
+recorder has already replaced secret values with ``[secret]``; ``scrub`` masks them again by
+key name as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from deedbox.plan.diff import Diff
+from deedbox.plan.evaluate import Verdict
+from deedbox.plan.graph import SECRET, Graph, ResourceRecord
+
+# The settings worth a reviewer's eye, per resource type (dotted paths into the inputs).
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "pulumi:providers:aws": ("region", "allowedAccountIds"),
+    "aws:s3/bucket:Bucket": ("bucket", "region", "objectLockEnabled"),
+    "aws:s3/bucketVersioning:BucketVersioning": ("versioningConfiguration.status",),
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration":
+        ("rule.defaultRetention.mode", "rule.defaultRetention.days"),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        ("rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "rules.0.bucketKeyEnabled"),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("rule.objectOwnership",),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig":
+        ("rules.0.destination.bucket", "rules.0.deleteMarkerReplication.status"),
+    "aws:kms/key:Key": ("enableKeyRotation", "multiRegion", "region"),
+    "aws:kms/replicaKey:ReplicaKey": ("region",),
+    "aws:secretsmanager/secret:Secret": ("name", "recoveryWindowInDays"),
+    "aws:iam/role:Role": ("name",),
+}
+SECRET_WORDS = ("secret_string", "secretString", "password", "privateKey", "accessKey", "token")
+
+
+def scrub(value: Any, key: str = "") -> Any:
+    """A copy with values under secret-looking keys replaced by the secret marker."""
+    if any(w.lower() in key.lower() for w in SECRET_WORDS) and isinstance(value, str) and value:
+        return SECRET
+    if isinstance(value, dict):
+        return {k: scrub(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, key) for v in value]
+    return value
+
+
+def setting(inputs: Any, path: str) -> Any:
+    for step in path.split("."):
+        if isinstance(inputs, list):
+            inputs = inputs[int(step)] if step.isdigit() and len(inputs) > int(step) else None
+        elif isinstance(inputs, dict):
+            inputs = inputs.get(step)
+        else:
+            return None
+    return inputs
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def summary(record: ResourceRecord) -> str:
+    """``name (type) k=v ...``: one line per resource."""
+    shown = [(p.rsplit(".", 1)[-1], setting(dict(record.inputs), p)) for p in KEY_SETTINGS.get(record.type, ())]
+    details = " ".join(f"{k}={_fmt(v)}" for k, v in shown if v is not None)
+    flags = " [protected]" if record.protect else ""
+    return f"{record.name} ({record.type}){flags}" + (f" {details}" if details else "")
+
+
+def tree_lines(graph: Graph) -> list[str]:
+    urns = {r.urn for r in graph if r.type != "pulumi:pulumi:Stack"}
+    lines: list[str] = []
+
+    def walk(record: ResourceRecord, depth: int) -> None:
+        lines.append("  " * depth + ("- " if depth else "") + summary(record))
+        for child in graph.children(record.urn):
+            walk(child, depth + 1)
+
+    for root in (r for r in graph if r.parent not in urns and r.type != "pulumi:pulumi:Stack"):
+        walk(root, 0)
+    return lines
+
+
+def verdict_lines(verdicts: Iterable[Verdict]) -> list[str]:
+    marks = {"pass": "PASS", "fail": "FAIL"}
+    return [
+        f"{marks[v.status]:4} {v.policy} ({v.level})"
+        + (f" {v.resource.rsplit('::', 1)[-1]}: {v.message}" if v.status == "fail" else "")
+        for v in verdicts
+    ]
+
+
+def text(graph: Graph, verdicts: list[Verdict], changes: Diff | None = None) -> str:
+    lines = [f"Resources ({len(graph.resources)}):", *tree_lines(graph), "", "Policy:", *verdict_lines(verdicts)]
+    if changes is not None:
+        lines += ["", "Changes:"] + diff_lines(changes)
+    return "\n".join(lines) + "\n"
+
+
+def diff_lines(changes: Diff) -> list[str]:
+    if changes.empty:
+        return ["  no changes"]
+    lines = [f"  + {r.name} ({r.type})" for r in changes.added]
+    lines += [f"  - {r.name} ({r.type})" for r in changes.removed]
+    for r, cs in changes.changed:
+        lines.append(f"  ~ {r.name} ({r.type})")
+        lines += [f"      {c.path}: {_fmt(c.before)} -> {_fmt(c.after)}" for c in cs]
+    return lines
+
+
+def as_json(graph: Graph, verdicts: list[Verdict], changes: Diff | None = None) -> str:
+    doc: dict[str, Any] = {
+        "resources": [
+            {"type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider_urn,
+             "protect": r.protect, "inputs": scrub(dict(r.inputs))}
+            for r in graph if r.type != "pulumi:pulumi:Stack"
+        ],
+        "policy": [v.as_dict() for v in verdicts],
+    }
+    if changes is not None:
+        doc["diff"] = scrub(changes.as_dict())
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
