@@ -66,7 +66,11 @@ class _Parser:
         while self.peek() == "|":
             self.take("|")
             members.append(self.single())
-        return members[0] if len(members) == 1 else ("union", tuple(members))
+        unique: list[Shape] = []
+        for m in members:  # nan | normalfloat64 -> one float64
+            if m not in unique:
+                unique.append(m)
+        return unique[0] if len(unique) == 1 else ("union", tuple(unique))
 
     def single(self) -> Shape:
         tok = self.take()
@@ -134,6 +138,7 @@ def context_to_shape(ctx: object) -> Shape:
         return ("float64",) if name in _FLOATS else ANY
     if isinstance(ctx, dict):
         return ("object", {k: context_to_shape(v) for k, v in ctx.items()})
+    # a list context types an array element by element
     if isinstance(ctx, list):
         return ("tuple", tuple(context_to_shape(v) for v in ctx))
     return ANY

@@ -135,18 +135,25 @@ class ShapeUnion:
     def __init__(self) -> None:
         self.fields: dict[str, set[str]] = {}
         self.typed: list[tuple[str, str, str]] = []  # (_id, field, int64|bytes) for overrides
+        self.nested: list[tuple[str, dict]] = []
 
     def add(self, doc: dict) -> None:
+        nested: dict[str, Any] = {}
         for k, v in doc.items():
             kind = shape_of(v)
             self.fields.setdefault(k, set()).add(kind)
             if kind in ("int64", "bytes"):
                 self.typed.append((doc["_id"], k, kind))
+            elif isinstance(v, (list, dict)) and _context(v) != "infer":
+                nested[k] = _context(v)
+        if nested:
+            self.nested.append((doc["_id"], nested))
 
     def overrides(self) -> list[str]:
-        """Per-document override lines for fields where a string could also be an int64/bytes."""
+        """Per-document export contexts where the shape alone is ambiguous: a field that is
+        sometimes a string and sometimes int64/bytes, and int64/bytes inside arrays/objects."""
         ambiguous = {k for k, s in self.fields.items() if "string" in s and s & {"int64", "bytes"}}
-        out: dict[str, dict[str, str]] = {}
+        out: dict[str, dict[str, Any]] = {i: dict(ctx) for i, ctx in self.nested}
         for doc_id, k, kind in self.typed:
             if k in ambiguous:
                 out.setdefault(doc_id, {})[k] = kind
@@ -155,6 +162,21 @@ class ShapeUnion:
     def render(self) -> str:
         parts = [f"{json.dumps(k)}: {' | '.join(sorted(s))}" for k, s in sorted(self.fields.items())]
         return "{" + ", ".join(parts) + "}"
+
+
+def _context(v: Any) -> Any:
+    """The legacy export context of a value: where its Int64s and bytes are."""
+    if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
+        return "infer"
+    if isinstance(v, int):
+        return "int64"
+    if isinstance(v, (bytes, bytearray)):
+        return "bytes"
+    inner = [_context(x) for x in v] if isinstance(v, list) else {k: _context(x) for k, x in v.items()}
+    values = inner if isinstance(inner, list) else list(inner.values())
+    return inner if any(c != "infer" for c in values) else "infer"
+
+
 
 
 # ---- building ZIPs -------------------------------------------------------------------------

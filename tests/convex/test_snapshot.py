@@ -1,0 +1,174 @@
+"""Snapshot reader: digests across encodings and orders, components, storage, rejections."""
+
+import io
+import json
+import math
+import zipfile
+
+import pytest
+
+from deedbox.convex.snapshot import SnapshotSummary, find_document, summarize
+from deedbox.errors import SnapshotError
+from tests.support.snapshots import (IdMaker, StoredFile, Table, build_snapshot, community_tables,
+                                     snapshot_bytes)
+
+ids = IdMaker(1)
+
+
+def tricky_docs(number=10001):
+    """Values whose typing differs between encodings: Int64 vs float, -0.0, NaN/Inf, bytes."""
+    rows = [
+        {"n": 1, "f": 1.0, "z": -0.0, "b": b"\x00\xffhi", "s": "123"},
+        {"n": -(2**63), "f": math.nan, "z": math.inf, "b": b"", "s": "NaN"},
+        {"n": 2**63 - 1, "f": -math.inf, "z": 0.0, "nested": {"k": [1, 2.5, b"x"]}, "s": "x"},
+    ]
+    return [{"_id": ids(number), "_creationTime": 1.7e12 + i, **r} for i, r in enumerate(rows)]
+
+
+def zip_of(tables, **kw) -> io.BytesIO:
+    return io.BytesIO(snapshot_bytes(tables, **kw))
+
+
+def test_uniform_and_legacy_encodings_give_identical_digests(caplog):
+    tables = [Table("things", 10001, tricky_docs()), *community_tables(300, seed=3)]
+    uni = summarize(zip_of(tables))
+    leg = summarize(zip_of(tables, encoding="legacy"))
+    assert (uni.encoding, leg.encoding) == ("uniform", "legacy")
+    assert [(t.name, t.count, t.digest) for t in uni.tables] == \
+        [(t.name, t.count, t.digest) for t in leg.tables]
+    assert "undetermined type" not in caplog.text  # every legacy value was typed by its shape
+
+
+def test_document_order_does_not_change_the_digest():
+    tables = community_tables(300, seed=4)
+    assert summarize(zip_of(tables)).tables == summarize(zip_of(tables, shuffle_seed=9)).tables
+
+
+def test_int64_and_float_are_different_values():
+    docs = tricky_docs()
+    as_float = [dict(d, n=float(d["n"])) for d in docs]
+    a = summarize(zip_of([Table("t", 10001, docs)])).tables[0]
+    b = summarize(zip_of([Table("t", 10001, as_float)])).tables[0]
+    assert a.count == b.count == 3 and a.digest != b.digest
+
+
+def test_a_duplicated_document_changes_the_digest():
+    docs = tricky_docs()
+    one = summarize(zip_of([Table("t", 10001, docs)])).tables[0]
+    two = summarize(zip_of([Table("t", 10001, docs + docs[:1])])).tables[0]
+    assert two.count == 4 and one.digest != two.digest
+
+
+def test_components_and_storage_are_counted_and_round_trip_through_to_dict():
+    files = [StoredFile(ids(8), b"png-bytes" * 10), StoredFile(ids(8), b"v" * 1000, "video/mp4", "chat/sub")]
+    tables = [Table("posts", 10001, tricky_docs()), Table("msgs", 10001, tricky_docs(), "chat"),
+              Table("deep", 10002, tricky_docs(10002), "chat/sub")]
+    s = summarize(zip_of(tables, files=files))
+    assert s.components == ("chat", "chat/sub")
+    assert [(t.component, t.name, t.count) for t in s.tables] == \
+        [("", "posts", 3), ("chat", "msgs", 3), ("chat/sub", "deep", 3)]
+    assert (s.storage_count, s.storage_bytes) == (2, 1090)
+    assert SnapshotSummary.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+
+
+def test_progress_reports_growing_byte_counts():
+    seen = []
+    summarize(zip_of(community_tables(200)), progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] > 10_000
+
+
+def test_storage_size_mismatch_is_rejected():
+    f = StoredFile(ids(8), b"abc")
+    data = snapshot_bytes([], files=[f])
+    bad = _rewrite(data, "_storage/documents.jsonl",
+                   lambda b: b.replace(b'"size": 3', b'"size": 4'))
+    with pytest.raises(SnapshotError, match=r"storage file _storage/\w+\.png is 3 bytes, documents say 4"):
+        summarize(io.BytesIO(bad))
+
+
+def _rewrite(data: bytes, name: str, fn) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if name is not None and info.filename == name:
+                body = fn(body)
+            if body is not None:
+                dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+# ---- rejections, each with its message --------------------------------------------------------
+def test_truncated_zip():
+    data = snapshot_bytes(community_tables(100))
+    with pytest.raises(SnapshotError, match="^snapshot is not a readable ZIP"):
+        summarize(io.BytesIO(data[: len(data) // 2]))
+
+
+def test_flipped_byte_fails_the_crc_or_inflate():
+    data = bytearray(snapshot_bytes([Table("t", 10001, tricky_docs() * 50)], readme=False))
+    info = next(i for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()
+                if i.filename == "t/documents.jsonl")
+    pos = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    data[pos] ^= 0x01
+    with pytest.raises(SnapshotError, match=r"^snapshot entry t/documents.jsonl is corrupt: "):
+        summarize(io.BytesIO(bytes(data)))
+
+
+def test_wrong_table_number_names_table_and_id_number():
+    docs = tricky_docs(10002)  # ids of table 10002 stored in table 10001
+    with pytest.raises(SnapshotError,
+                       match=r"^table posts \(number 10001\) holds _id \w+ of table number 10002$"):
+        summarize(zip_of([Table("posts", 10001, docs)]))
+
+
+def test_invalid_json_line_names_entry_and_line():
+    data = snapshot_bytes([Table("posts", 10001, tricky_docs())])
+    bad = _rewrite(data, "posts/documents.jsonl", lambda b: b.replace(b"\n", b"\n{oops\n", 1))
+    with pytest.raises(SnapshotError, match=r"^invalid JSON in posts/documents.jsonl line 2: Expecting property name"):
+        summarize(io.BytesIO(bad))
+
+
+def test_missing_tables_index():
+    data = snapshot_bytes([Table("posts", 10001, tricky_docs())], with_tables_index=False)
+    with pytest.raises(SnapshotError, match=r"^snapshot has no _tables/documents.jsonl$"):
+        summarize(io.BytesIO(data))
+
+
+def test_missing_component_tables_index():
+    data = snapshot_bytes([Table("m", 10001, tricky_docs(), "chat")])
+    bad = _rewrite(data, "_components/chat/_tables/documents.jsonl", lambda b: None)
+    with pytest.raises(SnapshotError, match="no _components/chat/_tables/documents.jsonl of component chat"):
+        summarize(io.BytesIO(bad))
+
+
+# ---- find_document ----------------------------------------------------------------------------
+def test_find_document_returns_the_raw_line_and_schema():
+    docs = tricky_docs()
+    buf = zip_of([Table("t", 10001, docs)], encoding="legacy")
+    found = find_document(buf, table="t", doc_id=docs[1]["_id"])
+    assert found is not None and found.encoding == "legacy" and found.table_number == 10001
+    assert found.document["n"] == str(-(2**63)) and found.document["f"] == "NaN"
+    assert json.loads(found.line) == found.document
+    assert found.generated_schema[0].startswith('"{')
+    assert find_document(buf, table="t", doc_id=ids(10001)) is None
+    assert find_document(buf, table="nope", doc_id=ids(10001)) is None
+
+
+def test_find_document_stops_at_the_match():
+    docs = tricky_docs() * 1 + [{"_id": ids(10001), "_creationTime": 1.0} for _ in range(3)]
+    data = snapshot_bytes([Table("t", 10001, docs)])
+    # put garbage after the target line: a reader that went on would fail on invalid JSON
+    bad = _rewrite(data, "t/documents.jsonl", lambda b: b + b"{not json\n" * 1000)
+    found = find_document(io.BytesIO(bad), table="t", doc_id=docs[2]["_id"])
+    assert found is not None and found.document["_id"] == docs[2]["_id"]
+    with pytest.raises(SnapshotError, match="invalid JSON"):
+        summarize(io.BytesIO(bad))
+
+
+def test_find_document_with_an_id_of_another_table_is_a_usage_error():
+    from deedbox.errors import UsageError
+    buf = zip_of([Table("t", 10001, tricky_docs())])
+    with pytest.raises(UsageError, match="belongs to table number 10002, but table t has number 10001"):
+        find_document(buf, table="t", doc_id=ids(10002))
