@@ -12,8 +12,14 @@ simulate tampering that object lock would otherwise prevent.
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import boto3
@@ -39,6 +45,7 @@ class MotoEndpoint:
 
     @classmethod
     def start(cls) -> "MotoEndpoint":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -88,10 +95,41 @@ def moto_endpoint() -> Iterator[MotoEndpoint]:
     endpoint.stop()
 
 
+@dataclass
+class ProcessEndpoint(MotoEndpoint):
+    """moto in a child process: its state is separate from the in-process server's (moto's
+    backends are per process, so two ThreadedMotoServers in one process share every bucket)."""
+
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def start(cls) -> "ProcessEndpoint":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        exe = Path(sys.executable).with_name("moto_server")
+        proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                requests.get(f"{url}/moto-api/", timeout=1)
+                return cls(None, url, proc)  # type: ignore[arg-type]
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        proc.kill()
+        raise RuntimeError("moto_server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def other_endpoint() -> Iterator[MotoEndpoint]:
-    """A second, independent moto server: "another S3 API" (R2, MinIO) for streaming copies."""
-    endpoint = MotoEndpoint.start()
+    """A second, independent S3 endpoint: "another S3 API" (R2, MinIO) for streaming copies."""
+    endpoint = ProcessEndpoint.start()
     yield endpoint
     endpoint.stop()
 

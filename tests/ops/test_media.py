@@ -1,0 +1,125 @@
+"""media sync over moto HTTP: server-side copy, streamed copy from a second S3 endpoint, replicate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from typer.testing import CliRunner
+
+from deedbox.cli import app
+from deedbox.config.model import EnvRef, MediaBackup
+from deedbox.ops.media import sync_media
+from deedbox.ops.media_plan import SourceObject, plan_class
+from deedbox.ops.store import ObjectInfo
+
+SRC = "guild-media-prod"
+FILES = {"uploads/a.png": b"png" * 100, "uploads/b.png": b"b", "courses/intro.mp4": b"v" * 5000,
+         "recordings/2026/live.webm": b"r" * 10, "other/ignored.txt": b"x"}
+
+
+def _seed(s3, bucket=SRC, region="us-east-1", files=FILES):
+    s3.create_bucket(Bucket=bucket)
+    for key, body in files.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/png", Metadata={"owner": "u1"})
+
+
+def _sync_config(config, **media_kw):
+    media = replace(config.source.media, **media_kw)
+    return replace(config, source=replace(config.source, media=media),
+                   backups=replace(config.backups, media=MediaBackup(mode="sync", rpo_hours=24)))
+
+
+def test_server_side_sync_first_noop_changed(config, store, aws):
+    src = aws.client("s3", "us-east-1")
+    _seed(src)
+    cfg = _sync_config(config)
+    first = sync_media(cfg, store)
+    assert first["ok"] and first["method"] == "server-side copy"
+    assert {k: c["copied"] for k, c in first["classes"].items()} == {"images": 2, "video": 1, "recordings": 1}
+    head = store.s3.head_object(Bucket=store.bucket, Key="media/images/uploads/a.png")
+    assert head["Metadata"]["owner"] == "u1" and head["Metadata"]["source-etag"]
+    assert head["ContentType"] == "image/png"
+    assert store.get_bytes("media/video/courses/intro.mp4") == FILES["courses/intro.mp4"]
+
+    again = sync_media(cfg, store)
+    assert sum(c["copied"] for c in again["classes"].values()) == 0
+    assert again["classes"]["images"]["up_to_date"] == 2
+
+    src.put_object(Bucket=SRC, Key="uploads/b.png", Body=b"B")  # same size, new content
+    src.delete_object(Bucket=SRC, Key="courses/intro.mp4")
+    third = sync_media(cfg, store)
+    assert third["classes"]["images"]["copied"] == 1 and third["classes"]["video"]["source"] == 0
+    assert store.get_bytes("media/images/uploads/b.png") == b"B"
+    assert store.exists("media/video/courses/intro.mp4")  # never deleted in the destination
+
+
+def test_streamed_sync_from_other_endpoint(config, store, aws, other_endpoint, monkeypatch):
+    other_endpoint.reset()
+    _seed(other_endpoint.client("s3", "us-east-1"))
+    monkeypatch.setenv("R2_KEY_ID", "testing")
+    monkeypatch.setenv("R2_SECRET", "testing")
+    cfg = _sync_config(config, endpoint_url=other_endpoint.url, access_key_id=EnvRef("R2_KEY_ID"),
+                       secret_access_key=EnvRef("R2_SECRET"))
+    first = sync_media(cfg, store)
+    assert first["ok"] and first["method"] == "streamed"
+    assert sum(c["copied"] for c in first["classes"].values()) == 4
+    assert store.get_bytes("media/images/uploads/a.png") == FILES["uploads/a.png"]
+    again = sync_media(cfg, store)
+    assert sum(c["copied"] for c in again["classes"].values()) == 0
+    other_endpoint.client("s3", "us-east-1").put_object(Bucket=SRC, Key="uploads/a.png", Body=b"new")
+    third = sync_media(cfg, store)
+    assert third["classes"]["images"]["copied"] == 1
+    assert store.get_bytes("media/images/uploads/a.png") == b"new"
+
+
+def test_missing_credentials_env_is_named(config, store, other_endpoint, monkeypatch):
+    monkeypatch.delenv("R2_KEY_ID", raising=False)
+    cfg = _sync_config(config, endpoint_url=other_endpoint.url, access_key_id=EnvRef("R2_KEY_ID"))
+    from deedbox.errors import EnvironmentProblem
+
+    with pytest.raises(EnvironmentProblem, match="R2_KEY_ID"):
+        sync_media(cfg, store)
+
+
+def test_replicate_mode_reports_and_backfills(config, store, aws):
+    src = aws.client("s3", "us-east-1")
+    _seed(src)
+    store.s3.put_object(Bucket=store.bucket, Key="uploads/a.png", Body=FILES["uploads/a.png"],
+                        ChecksumAlgorithm="SHA256")  # what replication would have done for one object
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    report = sync_media(config, store, now=later)
+    assert not report["ok"]
+    assert report["classes"]["images"]["missing"] == 1 and report["classes"]["images"]["up_to_date"] == 1
+    assert "NONE" in report["classes"]["images"]["replication_status_sample"]  # moto never replicates
+    fixed = sync_media(config, store, backfill=True, now=later + timedelta(seconds=5))
+    assert fixed["ok"] and fixed["classes"]["images"]["copied"] == 1
+    assert store.get_bytes("uploads/b.png") == b"b"
+    assert sync_media(config, store, now=later + timedelta(seconds=10))["ok"]
+
+
+def test_plan_uses_index_then_metadata():
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    objs = [SourceObject("images", "uploads/a", 3, "e1"), SourceObject("images", "uploads/b", 3, "e2"),
+            SourceObject("images", "uploads/c", 3, "e3"), SourceObject("images", "uploads/d", 3, "e4")]
+    dest = {"media/images/uploads/a": ObjectInfo("", 3, t, "d1"), "media/images/uploads/b": ObjectInfo("", 3, t, "d2"),
+            "media/images/uploads/c": ObjectInfo("", 4, t, "d3")}
+    index = {"media/images/uploads/a": ["e1", "d1"], "media/images/uploads/b": ["old", "d2"]}
+    plan = plan_class("images", "sync", objs, dest, index)
+    assert [o.key for o, _ in plan.up_to_date] == ["uploads/a"]
+    assert [o.key for o, _ in plan.check] == ["uploads/b"]
+    assert sorted(o.key for o, _ in plan.copy) == ["uploads/c", "uploads/d"]
+
+
+def test_cli_media_sync(config, bucket, aws, tmp_path, reference_config_path):
+    _seed(aws.client("s3", "us-east-1"))
+    text = reference_config_path.read_text()
+    assert "    mode: replicate\n" in text
+    path = tmp_path / "backup.yaml"
+    path.write_text(text.replace("    mode: replicate\n", "    mode: sync\n    schedule: rate(1 hour)\n"))
+    res = CliRunner().invoke(app, ["media", "sync", "--config", str(path), "--bucket", bucket, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ok"] and out["record_key"].startswith("records/media-sync/") and "index" not in out
