@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from deedbox.plan.graph import Graph, ResourceRecord
+from deedbox.plan.mask import scrub
 
 _ABSENT = object()
 
@@ -74,4 +75,5 @@ def _walk(path: str, a: Any, b: Any) -> Iterator[Change]:
         for i, (x, y) in enumerate(zip(a, b)):
             yield from _walk(f"{path}[{i}]", x, y)
     elif a != b:
-        yield Change(path, None if a is _ABSENT else a, None if b is _ABSENT else b)
+        key = path.rsplit(".", 1)[-1].split("[", 1)[0]
+        yield Change(path, scrub(None if a is _ABSENT else a, key), scrub(None if b is _ABSENT else b, key))

@@ -12,7 +12,8 @@ from typing import Any
 from deedbox.plan.diff import Diff
 from deedbox.plan.evaluate import Verdict, mandatory_failures
 from deedbox.plan.graph import Graph, ResourceRecord
-from deedbox.plan.render import _fmt, scrub
+from deedbox.plan.mask import scrub
+from deedbox.plan.render import _fmt
 
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"

@@ -2,7 +2,7 @@
 
 The JSON shape is the CLI contract of DESIGN.md. Inputs are printed as recorded, and the
 recorder has already replaced secret values with ``[secret]``; ``scrub`` masks them again by
-key name as a second line of defence.
+key name as a second line of defence (``deedbox.plan.mask``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any, Iterable
 
 from deedbox.plan.diff import Diff
 from deedbox.plan.evaluate import Verdict
-from deedbox.plan.graph import SECRET, Graph, ResourceRecord
+from deedbox.plan.graph import Graph, ResourceRecord
+from deedbox.plan.mask import scrub
 
 # The settings worth a reviewer's eye, per resource type (dotted paths into the inputs).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -31,20 +32,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:secretsmanager/secret:Secret": ("name", "recoveryWindowInDays"),
     "aws:iam/role:Role": ("name",),
 }
-SECRET_WORDS = ("secret_string", "secretString", "password", "privateKey", "accessKey", "token")
-
-
-def scrub(value: Any, key: str = "") -> Any:
-    """A copy with values under secret-looking keys replaced by the secret marker."""
-    if any(w.lower() in key.lower() for w in SECRET_WORDS) and isinstance(value, str) and value:
-        return SECRET
-    if isinstance(value, dict):
-        return {k: scrub(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, key) for v in value]
-    return value
-
-
 def setting(inputs: Any, path: str) -> Any:
     for step in path.split("."):
         if isinstance(inputs, list):
