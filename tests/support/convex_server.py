@@ -179,8 +179,11 @@ class ConvexTestServer:
 def _identity(header: str, srv: ConvexTestServer) -> dict | None:
     if not header.startswith("Convex "):
         raise HttpError(401, "MissingAccessToken", "An admin key is required for this operation")
-    key, _, ident = header[len("Convex "):].partition(":")
-    if key != srv.admin_key:
+    token = header[len("Convex "):]
+    # deploy keys themselves contain ":" (prod:name|secret): the identity is what follows the key
+    rest = token[len(srv.admin_key):] if token.startswith(srv.admin_key) else None
+    ident = rest[1:] if rest else ""
+    if rest is None or (rest and not rest.startswith(":")):
         raise HttpError(401, "BadAdminKey", "The provided admin key was invalid for this instance")
     if not ident:
         return None
