@@ -1,0 +1,21 @@
+"""``deedbox status``: per data class the newest good backup, its age and RPO. Exit 1 if stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run(*, config: Path, bucket: str | None, format: str) -> int:
+    from deedbox.ops.cli_support import emit, load_config
+    from deedbox.ops.status import collect
+    from deedbox.ops.store import BackupStore
+
+    cfg = load_config(config)
+    store = BackupStore.resolve(cfg, bucket)
+    rows = collect(cfg, store)
+    fresh = all(r.fresh for r in rows)
+    lines = [f"{r.data_class:<8} {'fresh' if r.fresh else 'STALE':<6} newest {r.newest or '-':<17} "
+             f"age {'-' if r.age_hours is None else f'{r.age_hours:.1f}h'} / limit {r.limit_hours}h  {r.detail}"
+             for r in rows]
+    emit(format, {"bucket": store.bucket, "fresh": fresh, "classes": [r.to_dict() for r in rows]}, lines)
+    return 0 if fresh else 1
