@@ -6,7 +6,7 @@ import json
 
 
 def _one(graph, type_, suffix):
-    found = [r for r in graph.of_type(type_) if r.name.endswith(suffix)]
+    found = [r for r in graph.of_type(type_) if r.name == f"guild-{suffix}"]
     assert len(found) == 1, f"expected one {type_} named *{suffix}, got {[r.name for r in found]}"
     return found[0]
 

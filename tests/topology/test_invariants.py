@@ -1,0 +1,202 @@
+"""DESIGN.md's security invariants, asserted on the recorded graph of every config variant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deedbox.plan.graph import Graph, ResourceRecord
+from tests.topology.conftest import VARIANTS
+
+BUCKET = "aws:s3/bucket:Bucket"
+KEY = "aws:kms/key:Key"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+PROVIDER = "pulumi:providers:aws"
+COMPONENTS = {"deedbox:store:BackupStore", "deedbox:replica:Replica", "deedbox:vault:SecretVault",
+              "deedbox:runner:RunnerIdentity", "deedbox:media:MediaBackup"}
+
+pytestmark = pytest.mark.parametrize("variant", list(VARIANTS))
+
+
+def _for_bucket(g: Graph, type_suffix: str, bucket: str) -> ResourceRecord:
+    found = [r for r in g if r.type.endswith(type_suffix) and r.inputs.get("bucket") == bucket]
+    assert len(found) == 1, f"{bucket}: expected one {type_suffix}, got {[r.urn for r in found]}"
+    return found[0]
+
+
+def _providers(g: Graph) -> dict[str, ResourceRecord]:
+    return {r.urn: r for r in g.of_type(PROVIDER)}
+
+
+def test_every_custom_resource_names_an_explicit_aws_provider(planned, variant):
+    cfg, g = planned(variant)
+    providers = _providers(g)
+    for r in g:
+        if r.custom and r.type != PROVIDER:
+            assert r.provider_urn in providers, f"{r.urn} has no explicit provider ({r.provider})"
+        if not r.custom:
+            assert r.type in COMPONENTS, r.urn
+        elif r.type != PROVIDER:
+            assert g.by_urn(r.parent).type in COMPONENTS, f"{r.urn} is not inside a deedbox component"
+
+
+def test_providers_are_pinned_to_their_accounts(planned, variant):
+    cfg, g = planned(variant)
+    pinned = {r.name: (json.loads(r.inputs["allowedAccountIds"]), r.inputs["region"]) for r in g.of_type(PROVIDER)}
+    assert pinned[f"{cfg.name}-destination"] == ([cfg.destination.account], cfg.destination.region)
+    replicate = cfg.backups.media is not None and cfg.backups.media.mode == "replicate"
+    assert (f"{cfg.name}-source" in pinned) == replicate
+    if replicate:
+        assert pinned[f"{cfg.name}-source"][0] == [cfg.source.account]
+    dest = next(r for r in g.of_type(PROVIDER) if r.name.endswith("-destination"))
+    roles = json.loads(dest.inputs.get("assumeRoles", "null")) or []
+    assert [r["role_arn"] for r in roles] == ([cfg.destination.assume_role_arn] if cfg.destination.assume_role_arn else [])
+    source_side = [r for r in g if r.provider_urn and g.by_urn(r.provider_urn).name.endswith("-source")]
+    assert all(g.by_urn(r.parent).type == "deedbox:media:MediaBackup" for r in source_side)
+
+
+def test_every_backup_bucket_is_locked_encrypted_private_and_tls_only(planned, variant):
+    cfg, g = planned(variant)
+    buckets = g.of_type(BUCKET)
+    assert len(buckets) == (2 if cfg.destination.replica else 1)
+    assert not g.of_type("aws:s3/bucketV2:BucketV2")
+    keys = {r.outputs["arn"]: r for r in g.of_type(KEY)}
+    lock_days = cfg.destination.immutability.days
+    for b in buckets:
+        name = b.inputs["bucket"]
+        assert b.inputs["objectLockEnabled"] is True and b.protect == cfg.destination.protect, b.urn
+        assert _for_bucket(g, "BucketVersioning", name).inputs["versioningConfiguration"]["status"] == "Enabled"
+        lock = _for_bucket(g, "BucketObjectLockConfiguration", name).inputs["rule"]["defaultRetention"]
+        assert lock == {"mode": cfg.destination.immutability.mode.upper(), "days": lock_days}
+        (sse,) = _for_bucket(g, "BucketServerSideEncryptionConfiguration", name).inputs["rules"]
+        default = sse["applyServerSideEncryptionByDefault"]
+        assert default["sseAlgorithm"] == "aws:kms" and sse["bucketKeyEnabled"] is True
+        key = keys[default["kmsMasterKeyId"]]
+        assert key.inputs["enableKeyRotation"] is True and key.protect == cfg.destination.protect
+        assert key.parent == b.parent, "each store has its own key"
+        pab = _for_bucket(g, "BucketPublicAccessBlock", name).inputs
+        assert all(pab[f] is True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        assert _for_bucket(g, "BucketOwnershipControls", name).inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+        policy = json.loads(_for_bucket(g, "BucketPolicy", name).inputs["policy"])
+        tls = [s for s in policy["Statement"] if s["Effect"] == "Deny"
+               and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+        assert tls and tls[0]["Principal"] == "*" and "s3:*" in tls[0]["Action"]
+        rules = _for_bucket(g, "BucketLifecycleConfiguration", name).inputs["rules"]
+        assert any(r.get("abortIncompleteMultipartUpload", {}).get("daysAfterInitiation") == 7 for r in rules)
+        noncurrent = [r["noncurrentVersionExpiration"]["noncurrentDays"] for r in rules if "noncurrentVersionExpiration" in r]
+        assert noncurrent and min(noncurrent) >= lock_days
+
+
+def test_bucket_policy_denies_destruction_to_all_but_the_exempt(planned, variant):
+    cfg, g = planned(variant)
+    dest = cfg.destination
+    for b in g.of_type(BUCKET):
+        policy = _for_bucket(g, "BucketPolicy", b.inputs["bucket"])
+        doc = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        destroy = doc["DenyDataDestruction"]
+        assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention",
+                "s3:PutObjectRetention", "s3:PutObjectLegalHold"} <= set(destroy["Action"])
+        exempt = destroy["Condition"]["StringNotLike"]["aws:PrincipalArn"]
+        assert exempt == [dest.break_glass_principal or f"arn:aws:iam::{dest.account}:root"]
+        config = doc["DenyProtectionChanges"]
+        assert {"s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketObjectLockConfiguration"} <= set(config["Action"])
+        # the policy goes on last, so it cannot lock the deployer out of the rest of the bucket
+        siblings = [r for r in g.children(policy.parent) if r.custom and r.type.startswith("aws:s3/bucket")
+                    and r.type not in (BUCKET, policy.type)]
+        assert len(siblings) == 6 and {s.urn for s in siblings} <= set(policy.dependencies)
+
+
+def test_replication_to_another_region_keeps_kms_and_drops_delete_markers(planned, variant):
+    cfg, g = planned(variant)
+    replica = cfg.destination.replica
+    configs = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:replica:Replica"]
+    assert len(configs) == (1 if replica else 0)
+    if not replica:
+        return
+    (rc,) = configs
+    store, copy = (_for_bucket(g, "BucketVersioning", n) for n in
+                   (f"{cfg.name}-backup-{cfg.destination.account}-{cfg.destination.region}",
+                    f"{cfg.name}-replica-{cfg.destination.account}-{replica.region}"))
+    assert {store.urn, copy.urn} <= set(rc.dependencies), "replication must wait for both versionings"
+    (rule,) = rc.inputs["rules"]
+    assert rule["deleteMarkerReplication"] == {"status": "Disabled"}
+    assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"] == {"status": "Enabled"}
+    dest = rule["destination"]
+    assert dest["encryptionConfiguration"]["replicaKmsKeyId"].startswith(f"arn:aws:kms:{replica.region}:")
+    assert ("replicationTime" in dest) == replica.replication_time_control
+    if replica.replication_time_control:
+        assert dest["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
+        assert dest["metrics"]["status"] == "Enabled"
+    copy_bucket = next(b for b in g.of_type(BUCKET) if b.inputs["bucket"] == copy.inputs["bucket"])
+    assert copy_bucket.inputs["region"] == replica.region
+    role = g.by_urn(next(d for d in rc.dependencies if "RolePolicy" in d))
+    assert json.loads(g.by_urn(next(r.urn for r in g.of_type("aws:iam/role:Role") if r.inputs["name"] == role.inputs["role"])).inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
+
+
+def test_secrets_use_the_vault_key_with_replicas_and_no_values(planned, variant):
+    cfg, g = planned(variant)
+    assert not g.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    secrets = g.of_type("aws:secretsmanager/secret:Secret")
+    wanted = [k.name for k in cfg.backups.secrets.keys] if cfg.backups.secrets else []
+    assert sorted(s.inputs["name"] for s in secrets) == sorted(f"deedbox/{cfg.name}/{k}" for k in wanted)
+    vault_keys = {r.outputs["arn"]: r for r in g.of_type(KEY) if r.inputs.get("multiRegion")}
+    for s in secrets:
+        key = vault_keys[s.inputs["kmsKeyId"]]
+        assert key.inputs["enableKeyRotation"] is True
+        assert s.inputs["recoveryWindowInDays"] >= 7 and s.protect == cfg.destination.protect
+        replicas = s.inputs.get("replicas", [])
+        if cfg.destination.replica:
+            assert [r["region"] for r in replicas] == [cfg.destination.replica.region]
+            replica_key = next(r for r in g.of_type("aws:kms/replicaKey:ReplicaKey"))
+            assert replicas[0]["kmsKeyId"] == replica_key.outputs["arn"]
+            assert replica_key.inputs["primaryKeyArn"] == key.outputs["arn"]
+        policy = [p for p in g.of_type("aws:secretsmanager/secretPolicy:SecretPolicy") if p.inputs["secretArn"] == s.outputs["arn"]]
+        assert len(policy) == 1 and policy[0].inputs["blockPublicPolicy"] is True
+
+
+def test_runner_role_is_scoped_to_the_repository_and_cannot_destroy(planned, variant):
+    from deedbox.topology.access import DELETE_CLASS_ACTIONS, allowed_actions, grants_any
+
+    cfg, g = planned(variant)
+    roles = [r for r in g.of_type("aws:iam/role:Role") if g.by_urn(r.parent).type == "deedbox:runner:RunnerIdentity"]
+    assert len(roles) == (1 if cfg.runner.kind == "github-actions" else 0)
+    if not roles:
+        assert "runnerRoleArn" not in g.outputs and g.outputs["deedbox"].get("runner_role_arn") is None
+        return
+    trust = json.loads(roles[0].inputs["assumeRolePolicy"])["Statement"]
+    (stmt,) = trust
+    cond = stmt["Condition"]["StringEquals"]
+    sub = (f"repo:{cfg.runner.repository}:environment:{cfg.runner.environment}" if cfg.runner.environment
+           else f"repo:{cfg.runner.repository}:ref:refs/heads/{cfg.runner.branch}")
+    assert cond == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": sub}
+    oidc = g.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert len(oidc) == (0 if cfg.runner.oidc_provider_arn else 1)
+    assert stmt["Principal"]["Federated"] == (cfg.runner.oidc_provider_arn or oidc[0].outputs["arn"])
+    (policy,) = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent == roles[0].parent]
+    doc = json.loads(policy.inputs["policy"])
+    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
+    assert any(s["Effect"] == "Deny" and "s3:DeleteObject*" in s["Action"] for s in doc["Statement"])
+
+
+def test_protection_follows_destination_protect(planned, variant):
+    cfg, g = planned(variant)
+    production = g.of_type(BUCKET, KEY, "aws:kms/replicaKey:ReplicaKey", "aws:secretsmanager/secret:Secret")
+    assert production and all(r.protect == cfg.destination.protect for r in production)
+    assert not any(r.protect for r in g.of_type("aws:iam/role:Role", PROVIDER))
+
+
+def test_deedbox_output_tells_operations_where_everything_is(planned, variant):
+    cfg, g = planned(variant)
+    out = g.outputs["deedbox"]
+    assert out["schema"] == 1
+    assert out["bucket"] == g.outputs["store_bucket"] == f"{cfg.name}-backup-{cfg.destination.account}-{cfg.destination.region}"
+    assert out["region"] == cfg.destination.region
+    assert out["prefixes"] == {"backend": "backend/", "media": "media/", "drills": "drills/"}
+    assert out.get("replica_bucket") == g.outputs.get("replica_bucket")
+    assert out.get("secrets", {}) == g.outputs.get("secret_arns", {})
+    classes = {c.name: c.prefix for c in cfg.media_classes()}
+    if cfg.backups.media and cfg.backups.media.mode == "sync":
+        classes = {c: f"media/{c}/" for c in classes}
+    assert out.get("media_classes", {}) == classes
