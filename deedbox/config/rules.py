@@ -1,21 +1,172 @@
-"""Semantic rules beyond the schema (placeholder filled in below)."""
+"""Semantic rules: what a schema cannot say about a backup plan.
+
+Each rule is a function ``(doc) -> Iterator[Diagnostic]`` registered with its id; rules run only
+on a schema-valid document (so they may index it freely) and point at the node that must change.
+
+========================== ========================================================================
+rule id                    checks
+========================== ========================================================================
+off-platform               destination.account differs from source.account
+replica-region             destination.replica.region differs from destination.region
+lock-covers-rpo            immutability days cover every RPO (backend, media)
+lock-covers-drill-interval immutability days cover the longest gap between drills
+expiry-after-lock          (noncurrent) expiry comes after the lock ends
+schedule                   every schedule parses in the EventBridge dialect and recurs
+schedule-meets-rpo         the longest gap of a schedule does not exceed its RPO / max age
+reference                  backups.media needs source.media; named classes exist
+media-mode                 replicate needs an AWS bucket (no endpoint_url); sync needs a schedule
+media-credentials          endpoint_url needs both credential references (warning if unused)
+runner                     github-actions needs a repository
+drill-target               self-hosted drills need url and admin_key
+duplicate-name             secret keys and drill check names are unique
+secret-value               any string or key that looks like a secret (also on invalid documents)
+compliance-trial (warn)    compliance lock on an unprotected (trial) stack: irreversible
+no-drills (warn)           no drills, or drills without checks
+no-notifications (warn)    drills configured but nobody is told when they fail
+========================== ========================================================================
+"""
+
 from __future__ import annotations
 
-from deedbox.config.diagnostics import Diagnostic, dotted
+from typing import Any, Callable, Iterator
+
+from deedbox.config.diagnostics import Diagnostic, PathT, Severity, dotted
+from deedbox.config.schedule import ScheduleError, interval_hours
 from deedbox.config.secretscan import scan
 from deedbox.config.yamlread import Document
+
+Rule = Callable[[Document], Iterator[Diagnostic]]
+RULES: dict[str, Rule] = {}
+SCHEDULES: tuple[PathT, ...] = (("backups", "backend", "schedule"), ("backups", "media", "schedule"),
+                                ("backups", "secrets", "verify_schedule"), ("drills", "schedule"))
+
+
+def rule(rule_id: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        RULES[rule_id] = fn
+        return fn
+    return register
+
+
+def registry() -> dict[str, Rule]:
+    """Every registered rule by id (the reference rules live in ``references``)."""
+    import deedbox.config.references  # noqa: F401 - registers its rules on import
+
+    return RULES
+
+
+def run(doc: Document) -> list[Diagnostic]:
+    """Every semantic rule over a schema-valid document."""
+    return [d for fn in registry().values() for d in fn(doc)]
+
+
+def at(doc: Document, path: PathT, rule_id: str, message: str, severity: Severity = "error", *,
+       key: bool = False) -> Diagnostic:
+    line, col = doc.position(path, key=key)
+    return Diagnostic(line, col, dotted(path), rule_id, message, severity)
+
+
+def get(data: Any, path: PathT, default: Any = None) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return default
+    return data
 
 
 def secret_values(doc: Document) -> list[Diagnostic]:
     """Rule ``secret-value``: a string or key that looks like a secret; the value is never shown."""
-    out = []
-    for path, is_key, kind in scan(doc.data):
-        line, col = doc.position(path, key=is_key)
-        what = "a key" if is_key else "this value"
-        out.append(Diagnostic(line, col, dotted(path), "secret-value",
-                              f"{what} looks like {kind}; keep secrets out of backup.yaml and reference them as {{env: NAME}}"))
-    return out
+    return [at(doc, path, "secret-value",
+               f"{'a key' if is_key else 'this value'} looks like {kind}; keep secrets out of backup.yaml "
+               "and reference them as {env: NAME}", key=is_key)
+            for path, is_key, kind in scan(doc.data)]
 
 
-def run(doc: Document) -> list[Diagnostic]:
-    return []
+def _hours(n: float) -> str:
+    if n >= 48 and n % 24 == 0:
+        return f"{int(n // 24)} days"
+    return f"{n:g} hour{'s' if n != 1 else ''}"
+
+
+@rule("off-platform")
+def off_platform(doc: Document) -> Iterator[Diagnostic]:
+    if doc.data["destination"]["account"] == doc.data["source"]["account"]:
+        yield at(doc, ("destination", "account"), "off-platform",
+                 "destination.account is the source account; off-platform backups must live in another AWS account")
+
+
+@rule("replica-region")
+def replica_region(doc: Document) -> Iterator[Diagnostic]:
+    dest = doc.data["destination"]
+    if get(dest, ("replica", "region")) == dest["region"]:
+        yield at(doc, ("destination", "replica", "region"), "replica-region",
+                 f"the replica must be in another region than destination.region ({dest['region']})")
+
+
+@rule("lock-covers-rpo")
+def lock_covers_rpo(doc: Document) -> Iterator[Diagnostic]:
+    days = doc.data["destination"]["immutability"]["days"]
+    for kind in ("backend", "media"):
+        rpo = get(doc.data, ("backups", kind, "rpo_hours"))
+        if rpo is not None and days * 24 < rpo:
+            yield at(doc, ("destination", "immutability", "days"), "lock-covers-rpo",
+                     f"a {days}-day lock ({days * 24} hours) is shorter than backups.{kind}.rpo_hours ({rpo}); "
+                     "the newest backup could be unlocked")
+
+
+@rule("lock-covers-drill-interval")
+def lock_covers_drill(doc: Document) -> Iterator[Diagnostic]:
+    days = doc.data["destination"]["immutability"]["days"]
+    gap = _interval(get(doc.data, ("drills", "schedule")))
+    if gap is not None and gap != float("inf") and days * 24 < gap:
+        yield at(doc, ("destination", "immutability", "days"), "lock-covers-drill-interval",
+                 f"a {days}-day lock is shorter than the longest gap between drills ({_hours(gap)}); "
+                 "a drill must find the backup it restores still locked")
+
+
+@rule("expiry-after-lock")
+def expiry_after_lock(doc: Document) -> Iterator[Diagnostic]:
+    days = doc.data["destination"]["immutability"]["days"]
+    for key in ("expire_after_days", "noncurrent_expire_after_days"):
+        value = get(doc.data, ("destination", "storage", key))
+        if value is not None and value <= days:
+            yield at(doc, ("destination", "storage", key), "expiry-after-lock",
+                     f"{key} ({value}) must be longer than the {days}-day lock (immutability.days)")
+
+
+def _interval(expression: str | None) -> float | None:
+    try:
+        return None if expression is None else interval_hours(expression)
+    except ScheduleError:
+        return None
+
+
+@rule("schedule")
+def schedules(doc: Document) -> Iterator[Diagnostic]:
+    for path in SCHEDULES:
+        expression = get(doc.data, path)
+        if expression is None:
+            continue
+        try:
+            gap = interval_hours(expression)
+        except ScheduleError as err:
+            yield at(doc, path, "schedule", f"invalid schedule: {err}")
+            continue
+        if gap == float("inf"):
+            yield at(doc, path, "schedule", "this schedule fires at most once in four years; backups need a recurring schedule")
+
+
+@rule("schedule-meets-rpo")
+def schedule_meets_rpo(doc: Document) -> Iterator[Diagnostic]:
+    pairs = ((("backups", "backend", "schedule"), ("backups", "backend", "rpo_hours"), 0),
+             (("backups", "media", "schedule"), ("backups", "media", "rpo_hours"), 0),
+             (("backups", "secrets", "verify_schedule"), ("backups", "secrets", "max_verify_age_hours"), 24))
+    for sched_path, limit_path, default in pairs:
+        gap = _interval(get(doc.data, sched_path))
+        limit = get(doc.data, limit_path, default)
+        if gap is not None and gap != float("inf") and limit and gap > limit:
+            yield at(doc, sched_path, "schedule-meets-rpo",
+                     f"runs up to {_hours(gap)} apart, longer than {dotted(limit_path)} ({limit}); status would report it stale")

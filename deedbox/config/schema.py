@@ -5,8 +5,8 @@ of ``schema/backup.schema.json``). jsonschema's default messages quote the offen
 which may be a secret, and are cryptic for reviewers; each keyword gets its own message here and
 values are only mentioned through ``secretscan.describe``. Rule ids are ``schema.<keyword>``:
 ``schema.required``, ``schema.additional``, ``schema.type``, ``schema.enum``, ``schema.const``,
-``schema.pattern``, ``schema.minimum``/``maximum``, ``schema.items`` (array sizes and
-uniqueness), ``schema.oneof`` (anyOf/oneOf: the best matching alternative is explained), and
+``schema.pattern`` (also string lengths and mapping key names), ``schema.minimum``/``maximum``,
+``schema.size`` (list or mapping too small/large), ``schema.unique``, ``schema.oneof`` (anyOf/oneOf: the best matching alternative is explained), and
 ``schema.invalid`` for anything else.
 """
 
@@ -149,8 +149,8 @@ def _resolve(sub: dict[str, Any]) -> dict[str, Any]:
 
 _RULES = {"type": "type", "enum": "enum", "const": "const", "pattern": "pattern", "maxLength": "pattern",
           "minLength": "pattern", "minimum": "minimum", "exclusiveMinimum": "minimum", "maximum": "maximum",
-          "exclusiveMaximum": "maximum", "minItems": "items", "maxItems": "items", "uniqueItems": "items",
-          "minProperties": "required"}
+          "exclusiveMaximum": "maximum", "minItems": "size", "maxItems": "size", "uniqueItems": "unique",
+          "minProperties": "size"}
 
 
 def _message(error: ValidationError) -> str:

@@ -127,11 +127,12 @@ def _diag(line: int, col: int, path: PathT, rule: str, message: str) -> Diagnost
 def _syntax(err: yaml.MarkedYAMLError) -> Diagnostic:
     """A one-line syntax message from PyYAML's problem/context (never its source snippet)."""
     mark = err.problem_mark or err.context_mark
-    parts = [p for p in (err.problem, err.context) if p]
-    message = "invalid YAML: " + (" ".join(parts[:1]) if parts else "syntax error")
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if err.context == "expected a single document in the stream":
+        return _diag(line, col, (), "yaml.syntax", "invalid YAML: a second document starts here; backup.yaml holds exactly one")
+    message = "invalid YAML: " + (err.problem or err.context or "syntax error")
     if err.context and err.problem and err.context_mark is not None:
         message += f" ({err.context} at line {err.context_mark.line + 1})"
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return _diag(line, col, (), "yaml.syntax", message)
 
 

@@ -1,0 +1,117 @@
+"""Semantic rules about references between blocks, and the advisory warnings (see ``rules``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterator
+
+from deedbox.config.diagnostics import Diagnostic
+from deedbox.config.rules import at, get, rule
+from deedbox.config.yamlread import Document
+
+
+@rule("reference")
+def media_references(doc: Document) -> Iterator[Diagnostic]:
+    media = get(doc.data, ("backups", "media"))
+    source = get(doc.data, ("source", "media"))
+    if media is None:
+        return
+    if source is None:
+        yield at(doc, ("backups", "media"), "reference", "backups.media needs source.media (the bucket to copy from)")
+        return
+    for i, name in enumerate(media.get("classes", ())):
+        if name not in source["classes"]:
+            known = ", ".join(source["classes"])
+            yield at(doc, ("backups", "media", "classes", i), "reference",
+                     f"media class '{name}' is not defined in source.media.classes (defined: {known})")
+
+
+@rule("media-mode")
+def media_mode(doc: Document) -> Iterator[Diagnostic]:
+    mode = get(doc.data, ("backups", "media", "mode"))
+    if mode == "replicate" and get(doc.data, ("source", "media", "endpoint_url")) is not None:
+        yield at(doc, ("source", "media", "endpoint_url"), "media-mode",
+                 "S3 replication only works from an AWS bucket; use backups.media.mode: sync for an endpoint_url store")
+    if mode == "sync" and get(doc.data, ("backups", "media", "schedule")) is None:
+        yield at(doc, ("backups", "media", "mode"), "media-mode",
+                 "sync mode needs backups.media.schedule (when the runner copies)")
+
+
+@rule("media-credentials")
+def media_credentials(doc: Document) -> Iterator[Diagnostic]:
+    source = get(doc.data, ("source", "media"))
+    if source is None:
+        return
+    refs = [k for k in ("access_key_id", "secret_access_key") if k in source]
+    if "endpoint_url" in source:
+        for k in ("access_key_id", "secret_access_key"):
+            if k not in source:
+                yield at(doc, ("source", "media"), "media-credentials",
+                         f"endpoint_url needs source.media.{k}: {{env: NAME}} (the store is not AWS, so no role can be used)")
+    elif refs:
+        yield at(doc, ("source", "media", refs[0]), "media-credentials",
+                 "credential references are only used with endpoint_url; AWS buckets are read through the runner role",
+                 "warning", key=True)
+
+
+@rule("runner")
+def runner(doc: Document) -> Iterator[Diagnostic]:
+    if doc.data["runner"]["kind"] == "github-actions" and "repository" not in doc.data["runner"]:
+        yield at(doc, ("runner",), "runner", "runner kind github-actions needs repository (owner/name) to trust its workflows")
+
+
+@rule("drill-target")
+def drill_target(doc: Document) -> Iterator[Diagnostic]:
+    target = get(doc.data, ("drills", "target"))
+    if target is None:
+        return
+    if target.get("kind") == "self-hosted":
+        for k in ("url", "admin_key"):
+            if k not in target:
+                yield at(doc, ("drills", "target"), "drill-target",
+                         f"a self-hosted drill target needs {k}: {{env: NAME}}")
+    else:
+        for k in ("url", "admin_key"):
+            if k in target:
+                yield at(doc, ("drills", "target", k), "drill-target",
+                         f"{k} is only used by a self-hosted drill target; it is ignored for convex-cloud", "warning", key=True)
+
+
+@rule("duplicate-name")
+def duplicate_names(doc: Document) -> Iterator[Diagnostic]:
+    keys = get(doc.data, ("backups", "secrets", "keys"), [])
+    names = [k if isinstance(k, str) else k["name"] for k in keys]
+    checks = [c["name"] for c in get(doc.data, ("drills", "checks"), [])]
+    for base, values, what in ((("backups", "secrets", "keys"), names, "secret"),
+                               (("drills", "checks"), checks, "drill check")):
+        seen: Counter[str] = Counter()
+        for i, name in enumerate(values):
+            seen[name] += 1
+            if seen[name] == 2:
+                yield at(doc, base + (i,), "duplicate-name", f"{what} '{name}' is listed twice")
+
+
+@rule("compliance-trial")
+def compliance_trial(doc: Document) -> Iterator[Diagnostic]:
+    dest = doc.data["destination"]
+    if dest["immutability"]["mode"] == "compliance" and dest.get("protect") is False:
+        yield at(doc, ("destination", "immutability", "mode"), "compliance-trial",
+                 f"compliance mode cannot be undone: every object stays undeletable for {dest['immutability']['days']} days, "
+                 "even on this unprotected trial stack; use governance for trials", "warning")
+
+
+@rule("no-drills")
+def no_drills(doc: Document) -> Iterator[Diagnostic]:
+    drills = doc.data.get("drills")
+    if drills is None:
+        yield at(doc, (), "no-drills", "no drills configured: backups are never proven to restore", "warning")
+    elif not drills.get("checks"):
+        yield at(doc, ("drills",), "no-drills", "drills have no checks: a restore is only proven to import", "warning")
+
+
+@rule("no-notifications")
+def no_notifications(doc: Document) -> Iterator[Diagnostic]:
+    notes = doc.data.get("notifications")
+    if "drills" in doc.data and not (notes and (notes.get("email") or notes.get("slack_webhook") or notes.get("sns_topic_arn"))):
+        yield at(doc, ("notifications",) if notes else (), "no-notifications",
+                 "nobody is notified of failed drills or stale backups; add notifications", "warning")
