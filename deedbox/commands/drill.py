@@ -1,0 +1,67 @@
+"""``deedbox drill run | list | reap``.
+
+run: exit 0 only when every step passed and the stack was torn down; 1 when the drill failed;
+130 when interrupted (the stack is still torn down). list/reap: 0, or 1 when a reap failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def run(*, action: str, config: Path, bucket: str | None, format: str) -> int:
+    from deedbox.ops.cli_support import load_config
+    from deedbox.ops.drill_backend import AutomationBackend
+    from deedbox.ops.store import BackupStore
+
+    cfg = load_config(config)
+    if action == "reap":  # needs the stack backend only, not the bucket
+        return _reap(AutomationBackend(), format)
+    store = BackupStore.resolve(cfg, bucket)
+    if action == "run":
+        return _run(cfg, store, AutomationBackend(), format)
+    return _list(store, AutomationBackend(), format)
+
+
+def _run(cfg, store, backend, fmt: str) -> int:
+    from deedbox.ops.cli_support import emit
+    from deedbox.ops.drill import DrillTools, run_drill
+
+    report, code = run_drill(cfg, DrillTools(store=store, backend=backend))
+    lines = [f"drill {report.drill_id}: {'PASSED' if code == 0 else 'FAILED'}"
+             + (f" at step `{report.failed_step}`" if report.failed_step else ""),
+             f"snapshot {report.snapshot}  RPO {report.rpo_s}s  RTO {report.rto_s}s"]
+    lines += [f"  {s.status:7} {s.name:16} {s.duration_s:8.1f}s  {s.detail}" for s in report.steps]
+    lines += [f"  check {c.status:7} {c.name}: {c.detail}" for c in report.checks]
+    if report.report_keys:
+        lines.append(f"report: {', '.join(report.report_keys)}")
+    emit(fmt, report.to_dict(), lines)
+    return code
+
+
+def _list(store, backend, fmt: str) -> int:
+    from deedbox.ops.cli_support import emit
+    from deedbox.ops.drill_admin import drill_stacks, list_reports
+
+    reports = list_reports(store)
+    stacks = drill_stacks(backend, datetime.now(timezone.utc))
+    doc = {"reports": reports, "stacks": [
+        {"stack": s.name, "expires_at": s.expires_at.isoformat() if s.expires_at else None,
+         "expired": s.expired, "resources": s.resources} for s in stacks]}
+    lines = [f"{r.get('drill_id') or r['key']}: {r['status']}"
+             + (f" (failed at {r['failed_step']})" if r.get("failed_step") else "")
+             + f"  RPO {r.get('rpo_s')}s RTO {r.get('rto_s')}s" for r in reports] or ["no drill reports"]
+    lines += [f"stack {s['stack']}: expires {s['expires_at']}{' (EXPIRED: run `deedbox drill reap`)' if s['expired'] else ''}"
+              for s in doc["stacks"]]
+    emit(fmt, doc, lines)
+    return 0
+
+
+def _reap(backend, fmt: str) -> int:
+    from deedbox.ops.cli_support import emit
+    from deedbox.ops.drill_admin import reap
+
+    rows = reap(backend)
+    emit(fmt, {"stacks": rows}, [f"{r['action']:7} {r['stack']}: {r['detail']}" for r in rows] or ["no drill stacks"])
+    return 1 if any(r["action"] == "failed" for r in rows) else 0
