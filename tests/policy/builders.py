@@ -111,6 +111,7 @@ def edit(graph: Graph, name: str, change: Callable[[dict], Any] | None = None, *
         inputs = json.loads(json.dumps(dict(r.inputs)))
         if change is not None and change(inputs) == "drop":
             continue
-        out.append(replace(r, inputs=inputs, **fields))
+        computed = {k: v for k, v in r.outputs.items() if k not in r.inputs}  # mock outputs echo inputs
+        out.append(replace(r, inputs=inputs, outputs={**computed, **inputs} if r.outputs else {}, **fields))
     assert len(out) != len(graph.resources) or any(r.name == name for r in graph.resources), name
     return Graph(tuple(out), graph.outputs)

@@ -1,0 +1,139 @@
+"""The recorded graph of the reference backup.yaml obeys every mandatory rule, and weakening it
+one record at a time fails exactly the rule meant to catch that weakness."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import pytest
+
+from deedbox.plan.engine import record
+from deedbox.plan.evaluate import evaluate, mandatory_failures
+from deedbox.plan.graph import Graph
+from tests.policy.builders import edit
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+@pytest.fixture(scope="module")
+def reference(repo_root) -> Graph:
+    return record(repo_root / "infra", config={"deedbox:config": str(repo_root / "backup.yaml")})
+
+
+def primary(graph: Graph, type_: str) -> str:
+    """Name of the first record of ``type_`` that belongs to the primary store (not the replica)."""
+    names = [r.name for r in graph.of_type(type_) if "replica" not in r.name and "media" not in r.name]
+    if not names:
+        pytest.skip(f"the topology declares no {type_} outside the replica yet")
+    return names[0]
+
+
+def failing(graph: Graph) -> set[str]:
+    return {v.policy for v in evaluate(graph) if v.status == "fail"}
+
+
+def test_reference_passes_every_mandatory_rule(reference):
+    assert mandatory_failures(evaluate(reference)) == []
+    assert failing(reference) == set()
+
+
+def _put(path: str, value) -> Callable[[dict], None]:
+    *head, last = path.split(".")
+
+    def change(inputs: dict) -> None:
+        node = inputs
+        for step in head:
+            node = node[int(step)] if step.isdigit() else node[step]
+        if value is KeyError:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return change
+
+
+def _drop(inputs: dict) -> str:
+    return "drop"
+
+
+def _allow(action: str) -> Callable[[dict], None]:
+    def change(inputs: dict) -> None:
+        doc = json.loads(inputs["policy"])
+        doc["Statement"].append({"Effect": "Allow", "Action": action, "Resource": "*"})
+        inputs["policy"] = json.dumps(doc)
+    return change
+
+
+# The primary store is also the destination of the media replication, so losing its versioning or
+# its lock fails the replication-destination rule as well: both are meant to catch it.
+DEST = "s3-replication-destination-locked"
+CASES = {
+    "versioning removed": ("aws:s3/bucketVersioning:BucketVersioning", _drop, {"s3-versioning", DEST}),
+    "public-access flag false": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                                 _put("ignorePublicAcls", False), "s3-public-access-block"),
+    "no object lock": ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", _drop,
+                       {"s3-object-lock", DEST}),
+    "lock too short": ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+                       _put("rule.defaultRetention.days", 3.0), "s3-object-lock"),
+    "SSE AES256": ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                   _put("rules.0.applyServerSideEncryptionByDefault", {"sseAlgorithm": "AES256"}), "s3-sse-kms-cmk"),
+    "ownership not enforced": ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                               _put("rule.objectOwnership", "BucketOwnerPreferred"), "s3-acls-disabled"),
+    "no TLS deny": ("aws:s3/bucketPolicy:BucketPolicy", _drop, "s3-tls-only"),
+    "key not rotating": ("aws:kms/key:Key", _put("enableKeyRotation", False), "kms-key-rotation"),
+    "unpinned provider": ("pulumi:providers:aws", _put("allowedAccountIds", KeyError), "provider-allowed-accounts"),
+    "secret without customer key": ("aws:secretsmanager/secret:Secret", _put("kmsKeyId", KeyError), "secrets-cmk"),
+    "secret recoverable 3 days": ("aws:secretsmanager/secret:Secret", _put("recoveryWindowInDays", 3.0),
+                                  "secrets-recovery-window"),
+    "secret without replicas": ("aws:secretsmanager/secret:Secret", _put("replicas", KeyError), "secrets-replicas"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_weakened_reference_fails_exactly_its_rule(reference, case):
+    type_, change, rule_id = CASES[case]
+    expected = rule_id if isinstance(rule_id, set) else {rule_id}
+    assert failing(edit(reference, primary(reference, type_), change)) == expected
+
+
+def _replication(graph: Graph) -> str:
+    names = [r.name for r in graph.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+             if "media" not in r.name]
+    return names[0] if names else pytest.skip("no replica in the topology yet")
+
+
+@pytest.mark.parametrize("path, value, rule_id", [
+    ("rules.0.destination.encryptionConfiguration", KeyError, "s3-replication-replica-key"),
+    ("rules.0.deleteMarkerReplication.status", "Enabled", "s3-replication-no-delete-markers"),
+])
+def test_weakened_replication_fails_exactly_its_rule(reference, path, value, rule_id):
+    assert failing(edit(reference, _replication(reference), _put(path, value))) == {rule_id}
+
+
+def _runner_policy(graph: Graph) -> str:
+    return [r.name for r in graph.of_type("aws:iam/rolePolicy:RolePolicy") if "runner" in r.name][0]
+
+
+def test_runners_explicit_deny_outweighs_a_wildcard_grant(reference):
+    assert failing(edit(reference, _runner_policy(reference), _allow("s3:*"))) == set()
+
+
+def _without_deny(inputs: dict) -> None:
+    doc = json.loads(inputs["policy"])
+    doc["Statement"] = [s for s in doc["Statement"] if s["Effect"] != "Deny"]
+    inputs["policy"] = json.dumps(doc)
+
+
+@pytest.mark.parametrize("action", ["s3:DeleteObject", "s3:*", "s3:Delete*", "*"])
+def test_runner_allowed_delete_fails_only_the_runner_rule(reference, action):
+    weakened = edit(edit(reference, _runner_policy(reference), _without_deny), _runner_policy(reference),
+                    _allow(action))
+    assert failing(weakened) == {"runner-no-delete"}
+
+
+def test_replica_in_the_same_region_fails_cross_region(reference):
+    replica = [r.name for r in reference.of_type(BUCKET) if "replica" in r.name]
+    if not replica:
+        pytest.skip("no replica in the topology yet")
+    weakened = edit(reference, replica[0], _put("region", "eu-west-1"))
+    assert failing(weakened) == {"s3-replication-cross-region"}
