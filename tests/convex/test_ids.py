@@ -41,3 +41,13 @@ def test_a_flipped_character_fails_the_footer():
     flipped = doc_id[:10] + ("0" if doc_id[10] != "0" else "1") + doc_id[11:]
     with pytest.raises(ValueError, match="footer|non-canonical"):
         decode_id(flipped)
+
+
+@given(st.binary(max_size=40))
+def test_closed_form_fletcher_matches_the_running_sums(data):
+    from deedbox.convex.ids import _fletcher16
+    c0 = c1 = 0
+    for b in data:
+        c0 = (c0 + b) % 256
+        c1 = (c1 + c0) % 256
+    assert _fletcher16(data) == (c1 << 8) | c0
