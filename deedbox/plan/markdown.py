@@ -71,28 +71,43 @@ def _node(record: ResourceRecord) -> str:
     return "n_" + "".join(ch if ch.isalnum() else "_" for ch in record.name)
 
 
+def _region(graph: Graph, record: ResourceRecord) -> str:
+    provider = graph.by_urn(record.provider_urn) if record.provider_urn else None
+    return str(record.inputs.get("region") or (provider.inputs.get("region") if provider else "") or "")
+
+
+def _replications(graph: Graph) -> list[tuple[ResourceRecord | None, ResourceRecord]]:
+    """(source bucket or None for a bucket outside the stack, destination bucket) pairs."""
+    by_name = {b.inputs.get("bucket"): b for b in graph.of_type(*BUCKETS)}
+    pairs = []
+    for config in graph.of_type(REPLICATION):
+        source = by_name.get(config.inputs.get("bucket"))
+        for rule in config.inputs.get("rules") or []:
+            dest = by_name.get(str((rule.get("destination") or {}).get("bucket", "")).split(":::")[-1])
+            if dest is not None and (source, dest) not in pairs:
+                pairs.append((source, dest))
+    return pairs
+
+
 def mermaid(graph: Graph, source: str = "live platform") -> list[str]:
     """source → destination store → replica, plus the vault and the runner."""
     lines = ["```mermaid", "flowchart LR", f'  source(["{source}"])']
-    replicas = set()
-    for config in graph.of_type(REPLICATION):
-        for rule in config.inputs.get("rules") or []:
-            dest = str((rule.get("destination") or {}).get("bucket", "")).split(":::")[-1]
-            replicas |= {b.urn for b in graph.of_type(*BUCKETS) if b.inputs.get("bucket") == dest}
+    pairs = _replications(graph)
+    replicas = {d.urn for s, d in pairs if s is not None}
     stores = [b for b in graph.of_type(*BUCKETS) if b.urn not in replicas]
     for bucket in graph.of_type(*BUCKETS):
-        where = bucket.inputs.get("region") or ""
-        lines.append(f'  {_node(bucket)}[("{bucket.inputs.get("bucket", bucket.name)}<br>{where}")]')
-    lines += [f"  source -->|export, media| {_node(s)}" for s in stores]
-    lines += [f"  {_node(s)} -->|replication| {_node(r)}" for s in stores for r in graph.of_type(*BUCKETS)
-              if r.urn in replicas]
+        lines.append(f'  {_node(bucket)}[("{bucket.inputs.get("bucket", bucket.name)}<br>{_region(graph, bucket)}")]')
+    lines += [f"  source -->|export| {_node(s)}" for s in stores]
+    lines += [f"  source -->|media replication| {_node(d)}" for s, d in pairs if s is None]
+    lines += [f"  {_node(s)} -->|replication| {_node(d)}" for s, d in pairs if s is not None]
     secrets = graph.of_type("aws:secretsmanager/secret:Secret")
     if secrets:
         lines += [f'  vault{{{{"secrets vault<br>{len(secrets)} secrets"}}}}', "  source -->|secrets| vault"]
     for role in graph.of_type("aws:iam/role:Role"):
         if "runner" in role.name:
-            lines.append(f'  {_node(role)}(("{role.name}"))')
+            lines.append(f'  {_node(role)}(("{role.inputs.get("name") or role.name}"))')
             lines += [f"  {_node(role)} -->|put, get| {_node(s)}" for s in stores]
+            lines += [f"  {_node(role)} -->|put versions| vault"] if secrets else []
     return lines + ["```"]
 
 

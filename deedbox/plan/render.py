@@ -15,7 +15,8 @@ from deedbox.plan.evaluate import Verdict
 from deedbox.plan.graph import Graph, ResourceRecord
 from deedbox.plan.mask import scrub
 
-# The settings worth a reviewer's eye, per resource type (dotted paths into the inputs).
+# The settings worth a reviewer's eye, per resource type: dotted paths into the inputs, shown
+# under their last segment or under an explicit ``label=path``.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": ("region", "allowedAccountIds"),
     "aws:s3/bucket:Bucket": ("bucket", "region", "objectLockEnabled"),
@@ -26,7 +27,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         ("rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "rules.0.bucketKeyEnabled"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("rule.objectOwnership",),
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig":
-        ("rules.0.destination.bucket", "rules.0.deleteMarkerReplication.status"),
+        ("source=bucket", "destination=rules.0.destination.bucket",
+         "deleteMarkers=rules.0.deleteMarkerReplication.status"),
     "aws:kms/key:Key": ("enableKeyRotation", "multiRegion", "region"),
     "aws:kms/replicaKey:ReplicaKey": ("region",),
     "aws:secretsmanager/secret:Secret": ("name", "recoveryWindowInDays"),
@@ -51,7 +53,8 @@ def _fmt(value: Any) -> str:
 
 def summary(record: ResourceRecord) -> str:
     """``name (type) k=v ...``: one line per resource."""
-    shown = [(p.rsplit(".", 1)[-1], setting(dict(record.inputs), p)) for p in KEY_SETTINGS.get(record.type, ())]
+    paths = [p.split("=", 1) if "=" in p else (p.rsplit(".", 1)[-1], p) for p in KEY_SETTINGS.get(record.type, ())]
+    shown = [(label, setting(dict(record.inputs), path)) for label, path in paths]
     details = " ".join(f"{k}={_fmt(v)}" for k, v in shown if v is not None)
     flags = " [protected]" if record.protect else ""
     return f"{record.name} ({record.type}){flags}" + (f" {details}" if details else "")
