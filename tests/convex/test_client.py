@@ -149,3 +149,13 @@ def test_from_env_conventions():
         ConvexClient.from_env("http://a", env=env, key_env="MY_KEY")
     with pytest.raises(EnvironmentProblem, match="^environment variable CONVEX_SELF_HOSTED_ADMIN_KEY is not set"):
         ConvexClient.from_env(env={"CONVEX_SELF_HOSTED_URL": "http://h"})
+
+
+def test_version_and_logs_never_carry_the_key(server, client, caplog):
+    import requests
+    caplog.set_level(logging.DEBUG)
+    assert requests.get(server.url + "/version", timeout=5).text == "test-backend-1.0"
+    server.fail_next("/api/query", status=502, times=2)
+    assert client.latest_export() is None
+    assert "retrying POST /api/query" in caplog.text
+    assert "CANARY" not in caplog.text and CANARY not in repr(client.transport)

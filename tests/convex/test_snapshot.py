@@ -172,3 +172,36 @@ def test_find_document_with_an_id_of_another_table_is_a_usage_error():
     buf = zip_of([Table("t", 10001, tricky_docs())])
     with pytest.raises(UsageError, match="belongs to table number 10002, but table t has number 10001"):
         find_document(buf, table="t", doc_id=ids(10002))
+
+
+def test_crc_mismatch_in_a_stored_entry():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("README.md", "hello snapshot " * 10)
+        zf.writestr("_tables/documents.jsonl", "")
+    data = bytearray(buf.getvalue())
+    data[data.index(b"hello") + 3] ^= 0x20
+    with pytest.raises(SnapshotError, match=r"^snapshot entry README.md is corrupt: Bad CRC-32 for file 'README.md'$"):
+        summarize(io.BytesIO(bytes(data)))
+
+
+def test_mixed_encodings_and_a_table_without_generated_schema():
+    uni = Table("a", 10001, raw_lines=[b'{"_id": "%s", "_creationTime": 1.0, "n": 1}' % ids(10001).encode()])
+    leg = Table("b", 10002, raw_lines=[b'{"_id": "%s", "_creationTime": 1, "n": "1"}' % ids(10002).encode()],
+                schema_lines=['"{\\"_creationTime\\": normalfloat64, \\"_id\\": string, \\"n\\": int64}"'])
+    s = summarize(zip_of([uni, leg]))
+    assert s.encoding == "mixed"
+    a, b = s.tables
+    # same typed content except the id: n is Int64 1 in both
+    assert a.count == b.count == 1
+    noschema = summarize(zip_of([Table("c", 10003, tricky_docs(10003))], encoding="legacy",
+                                with_schema=False))
+    assert noschema.encoding == "legacy" and noschema.tables[0].count == 3
+
+
+def test_legacy_without_shape_reads_strings_as_strings():
+    doc = {"_id": ids(10001), "_creationTime": 2.0, "n": 5}
+    typed = summarize(zip_of([Table("t", 10001, [doc])], encoding="legacy")).tables[0]
+    untyped = summarize(zip_of([Table("t", 10001, [doc])], encoding="legacy", with_schema=False)).tables[0]
+    as_string = summarize(zip_of([Table("t", 10001, [dict(doc, n="5")])])).tables[0]
+    assert typed.digest != untyped.digest == as_string.digest
