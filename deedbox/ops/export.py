@@ -27,6 +27,7 @@ from deedbox.ops.store import BackupStore, PutResult, checksums_match
 
 REASONS = ("scheduled", "pre-change", "manual", "safety")
 LIVE_EXPORT_DEADLINE_S = 3600.0
+LIVE_EXPORT_POLL_S = 2.0
 Progress = Callable[[str, int, "int | None"], None]  # (phase, bytes advanced, phase total)
 
 
@@ -72,7 +73,7 @@ def _snapshot_file(config: Any, from_zip: Path | None, client: Any,
 
         client = ConvexClient.from_env(config.source.convex.url, key_env=config.source.convex.deploy_key.env)
     status = client.export(include_storage=config.backups.backend.include_file_storage,
-                           deadline_s=LIVE_EXPORT_DEADLINE_S)
+                           deadline_s=LIVE_EXPORT_DEADLINE_S, poll_s=LIVE_EXPORT_POLL_S)
     with tempfile.TemporaryDirectory(prefix="deedbox-export-") as tmp:
         path = Path(tmp) / SNAPSHOT_FILE
         with client.download_export(status.start_ts) as stream, path.open("wb") as out:
