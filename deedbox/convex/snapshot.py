@@ -11,9 +11,11 @@ against ``_storage/documents.jsonl``. Components are the non-root component path
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import logging
+import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -128,10 +130,13 @@ def _digest_table(reader: zipio.Reader, entry: str, table: str, number: int,
         if not isinstance(doc, dict):
             raise SnapshotError(f"{entry} line {line_no}: a document must be a JSON object")
         _check_id(doc.get("_id"), table, number, entry, line_no)
-        if schema.typer is None:
-            digest.add(canonical_uniform(line, doc))
-        else:
-            digest.add(canonical_legacy(doc, schema.typer))
+        try:
+            if schema.typer is None:
+                digest.add(canonical_uniform(line, doc))
+            else:
+                digest.add(canonical_legacy(doc, schema.typer))
+        except (ValueError, TypeError, struct.error, binascii.Error) as err:
+            raise SnapshotError(f"{entry} line {line_no}: value not valid in Convex: {err}") from None
     if schema.typer is not None and schema.typer.untyped:
         log.warning("table %s: %d values of undetermined type digested as raw JSON",
                     table, schema.typer.untyped)

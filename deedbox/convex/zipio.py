@@ -12,14 +12,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import Callable, Iterator
 
 from deedbox.errors import SnapshotError
 
 CHUNK = 1 << 20
 TABLES = "_tables/documents.jsonl"
 STORAGE = "_storage/documents.jsonl"
-Source = "str | Path | IO[bytes]"
 
 
 @dataclass
@@ -130,8 +129,19 @@ class Reader:
         return sum(len(c) for c in self.chunks(name))
 
 
+def _reject_constant(token: str) -> object:
+    raise ValueError(f"{token} is not JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 def parse_json(line: bytes, name: str, number: int) -> object:
+    """Strict JSON (bare NaN/Infinity are rejected: Convex never writes them)."""
     try:
-        return json.loads(line)
+        return _decode(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SnapshotError(f"invalid UTF-8 in {name} line {number}") from None
     except ValueError as err:
-        raise SnapshotError(f"invalid JSON in {name} line {number}: {err.msg}") from None
+        raise SnapshotError(f"invalid JSON in {name} line {number}: "
+                            f"{getattr(err, 'msg', err)}") from None

@@ -205,3 +205,14 @@ def test_legacy_without_shape_reads_strings_as_strings():
     untyped = summarize(zip_of([Table("t", 10001, [doc])], encoding="legacy", with_schema=False)).tables[0]
     as_string = summarize(zip_of([Table("t", 10001, [dict(doc, n="5")])])).tables[0]
     assert typed.digest != untyped.digest == as_string.digest
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'"n": NaN', "invalid JSON in t/documents.jsonl line 1: NaN is not JSON"),
+    (b'"n": 1e400', "t/documents.jsonl line 1: value not valid in Convex: Out of range float values"),
+    (b'"n": {"$float": "!!"}', "t/documents.jsonl line 1: value not valid in Convex"),
+])
+def test_values_convex_cannot_hold_are_rejected(body, message):
+    line = b'{"_id": "%s", "_creationTime": 1.0, %s}' % (ids(10001).encode(), body)
+    with pytest.raises(SnapshotError, match=message.replace("(", r"\(")):
+        summarize(zip_of([Table("t", 10001, raw_lines=[line])]))

@@ -18,7 +18,7 @@ import math
 import random
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Iterable, Iterator
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
