@@ -159,3 +159,10 @@ def test_version_and_logs_never_carry_the_key(server, client, caplog):
     assert client.latest_export() is None
     assert "retrying POST /api/query" in caplog.text
     assert "CANARY" not in caplog.text and CANARY not in repr(client.transport)
+
+
+def test_export_goes_requested_in_progress_completed(server, client):
+    server.export_polls = 3
+    client.request_export(include_storage=False)
+    assert [client.latest_export().state for _ in range(4)] == \
+        ["requested", "in_progress", "completed", "completed"]

@@ -382,7 +382,7 @@ def _latest_export(srv: ConvexTestServer) -> dict | None:
     e = srv.exports[-1]
     if e["state"] in ("requested", "in_progress"):
         e["polls"] += 1
-        e["state"] = "in_progress"
+        e["state"] = "requested" if e["polls"] == 1 else "in_progress"
         if e["polls"] >= srv.export_polls:
             if srv.fail_exports:
                 e["state"] = "failed"
