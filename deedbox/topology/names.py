@@ -69,10 +69,6 @@ def secret_name(name: str, key: str) -> str:
     return f"deedbox/{name}/{key}"
 
 
-def key_alias(name: str, purpose: str) -> str:
-    return f"alias/{name}-deedbox-{purpose}"
-
-
 def media_destination_prefix(mode: str, cls: str, source_prefix: str) -> str:
     """Where a media class lands in the backup bucket.
 

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from deedbox.config.model import Storage
 from deedbox.topology.access import replication_role_policy, s3_trust_policy
-from deedbox.topology.names import bucket_arn
+from deedbox.topology.names import bucket_arn, role_arn
 from deedbox.topology.store import BackupStore, BackupStoreArgs
 
 RTC_MINUTES = 15
@@ -70,7 +70,7 @@ class Replica(pulumi.ComponentResource):
         self.store = BackupStore(f"{name}-store", BackupStoreArgs(
             bucket=args.bucket, account=args.account, lock_mode=args.lock_mode, lock_days=args.lock_days,
             storage=args.storage, destroy_exempt=args.destroy_exempt, config_exempt=args.config_exempt,
-            key_users={args.account: [f"arn:aws:iam::{args.account}:role/{args.role_name}"]},
+            key_users={args.account: [role_arn(args.account, args.role_name)]},
             region=args.region, protect=args.protect,
         ), child)
         self.role_policy = aws.iam.RolePolicy(

@@ -200,3 +200,48 @@ def test_deedbox_output_tells_operations_where_everything_is(planned, variant):
     if cfg.backups.media and cfg.backups.media.mode == "sync":
         classes = {c: f"media/{c}/" for c in classes}
     assert out.get("media_classes", {}) == classes
+
+
+def test_secret_values_are_reserved_to_the_runner_and_break_glass(planned, variant):
+    cfg, g = planned(variant)
+    dest = cfg.destination
+    expected = sorted({dest.break_glass_principal or f"arn:aws:iam::{dest.account}:root",
+                       *([f"arn:aws:iam::{dest.account}:role/{cfg.name}-deedbox-runner"]
+                         if cfg.runner.kind == "github-actions" else [])})
+    for p in g.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
+        (deny,) = json.loads(p.inputs["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in deny["Action"]
+        assert deny["Condition"]["StringNotLike"]["aws:PrincipalArn"] == expected, p.urn
+
+
+def test_media_backup_follows_its_mode(planned, variant):
+    cfg, g = planned(variant)
+    media = cfg.backups.media if cfg.media_classes() else None
+    components = [r for r in g if r.type == "deedbox:media:MediaBackup"]
+    assert len(components) == (1 if media else 0)
+    replications = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:media:MediaBackup"]
+    if not media or media.mode == "sync":
+        assert not replications and not [r for c in components for r in g.children(c.urn)]
+        assert f"{cfg.name}-source" not in {r.name for r in g.of_type(PROVIDER)}
+        if media and cfg.source.media.endpoint_url is None:
+            doc = json.loads(g.outputs["media_source_policy"])
+            actions = {a for s in doc["Statement"] for a in s["Action"]}
+            assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion"}
+        else:
+            assert "media_source_policy" not in g.outputs
+        return
+    (rc,) = replications
+    assert rc.inputs["bucket"] == cfg.source.media.bucket
+    classes = cfg.media_classes()
+    assert [r["filter"]["prefix"] for r in rc.inputs["rules"]] == [c.prefix for c in classes]
+    assert len({r["priority"] for r in rc.inputs["rules"]}) == len(classes)
+    store_key = next(r for r in g.of_type(KEY) if r.name == f"{cfg.name}-store-key").outputs["arn"]
+    for rule in rc.inputs["rules"]:
+        d = rule["destination"]
+        assert d["account"] == cfg.destination.account and d["accessControlTranslation"] == {"owner": "Destination"}
+        assert d["encryptionConfiguration"]["replicaKmsKeyId"] == store_key
+        assert rule["deleteMarkerReplication"] == {"status": "Disabled"}
+    store_policy = next(r for r in g.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.name == f"{cfg.name}-store-policy")
+    grants = [s for s in json.loads(store_policy.inputs["policy"])["Statement"] if s["Effect"] == "Allow"]
+    role = f"arn:aws:iam::{cfg.source.account}:role/{cfg.name}-deedbox-media-replication"
+    assert grants and all(s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [role] for s in grants)
