@@ -1,0 +1,105 @@
+"""How long `deedbox plan --config backup.yaml` takes, against the floor of importing what it needs.
+
+The floor is a bare Python process that imports Pulumi, pulumi_policy and touches every pulumi-aws
+resource class the plan registers (found by recording the reference graph once): no tool could
+plan this program faster than it can load the SDK classes. The two commands run alternately N
+times in one run (so machine noise hits both alike); we report medians, the ratio, and each
+process's peak RSS (from wait4). Targets: plan < 1 s and <= 1.5x the floor.
+
+    .venv/bin/python bench/plan_bench.py [-n 9]      # writes bench/out/plan.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OUT = ROOT / "bench" / "out" / "plan.json"
+
+
+def floor_code() -> str:
+    """The floor program: imports plus every resource class the reference plan registers."""
+    sys.path.insert(0, str(ROOT))
+    from deedbox.plan.engine import record
+
+    graph = record(ROOT / "infra", config={"deedbox:config": str(ROOT / "backup.yaml")})
+    touches = set()
+    for r in graph:
+        package, _, rest = r.type.partition(":")
+        if package == "aws":
+            module, _, cls = rest.partition(":")
+            touches.add(f"aws.{module.split('/')[0].replace('lambda', 'lambda_')}.{cls}")
+    return ("import pulumi, pulumi_policy; import pulumi_aws as aws; aws.Provider; "
+            + "; ".join(sorted(touches)))
+
+
+PHASES = """
+import json, time
+from pathlib import Path
+t0 = time.perf_counter(); import deedbox.cli
+t1 = time.perf_counter(); from deedbox.config import load; load("backup.yaml")
+t2 = time.perf_counter(); import deedbox.plan.evaluate
+t3 = time.perf_counter(); from deedbox.plan.engine import record
+g = record(Path("infra"), config={"deedbox:config": str(Path("backup.yaml").resolve())})
+t4 = time.perf_counter(); v = deedbox.plan.evaluate.evaluate(g)
+t5 = time.perf_counter(); from deedbox.plan.render import text; text(g, v)
+t6 = time.perf_counter()
+print(json.dumps({"cli_import": t1 - t0, "config_validate": t2 - t1, "pulumi_policy_import": t3 - t2,
+                  "record_program": t4 - t3, "evaluate_policies": t5 - t4, "render": t6 - t5}))
+"""
+
+
+def phases() -> dict[str, float]:
+    """Where one fresh plan process spends its time (seconds per phase)."""
+    out = subprocess.run([sys.executable, "-c", PHASES], cwd=ROOT, capture_output=True, text=True, check=True)
+    return {k: round(v, 4) for k, v in json.loads(out.stdout).items()}
+
+
+def timed(cmd: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KiB, exit code) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_maxrss, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=9, help="runs of each command (alternating)")
+    n = parser.parse_args().n
+    commands = {
+        "plan": [str(BIN / "deedbox"), "plan", "--config", "backup.yaml"],
+        "floor": [sys.executable, "-c", floor_code()],
+    }
+    runs: dict[str, list[tuple[float, int, int]]] = {k: [] for k in commands}
+    timed(commands["plan"])  # warm the file cache and .pyc files once
+    for _ in range(n):
+        for name, cmd in commands.items():
+            runs[name].append(timed(cmd))
+    result = {name: {"median_s": round(statistics.median(t for t, _, _ in r), 4),
+                     "min_s": round(min(t for t, _, _ in r), 4),
+                     "peak_rss_mib": round(max(m for _, m, _ in r) / 1024, 1),
+                     "exit_codes": sorted({c for _, _, c in r})} for name, r in runs.items()}
+    result["ratio_median"] = round(result["plan"]["median_s"] / result["floor"]["median_s"], 3)
+    result["runs"] = n
+    result["phases_one_run"] = phases()
+    result["floor_code"] = commands["floor"][2]
+    result["targets"] = {"plan_under_1s": result["plan"]["median_s"] < 1.0,
+                         "within_1_5x_floor": result["ratio_median"] <= 1.5}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "floor_code"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
