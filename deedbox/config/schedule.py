@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 
 MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
@@ -43,6 +44,7 @@ class Field:
     last_of: frozenset[int] = frozenset()  # `6L`: last Friday
 
 
+@lru_cache(maxsize=256)
 def interval_hours(expression: str) -> float:
     """The longest gap between two runs, in hours (``inf`` if it runs at most once)."""
     if expression.startswith("rate("):
