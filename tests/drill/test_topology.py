@@ -102,3 +102,20 @@ def test_entry_point_runs_as_the_engine_runs_it(repo_root, reference_config_path
     rec = record(program)
     assert rec.of_type("pulumi-python:dynamic/deedbox:ConvexDeployment")
     assert all(r.inputs.get("tags", {}).get(TAG_DRILL, "drill-e") == "drill-e" for r in rec.resources)
+
+
+def test_under_the_product_recorder(repo_root, reference_config_path, env):
+    """``deedbox.plan.engine.record`` (what ``deedbox plan`` uses) runs infra/drill the engine's way:
+    the deploy key is a secret stack output, nothing is protected, every resource is tagged."""
+    from deedbox.plan.engine import record as engine_record
+    from deedbox.plan.graph import SECRET
+
+    graph = engine_record(repo_root / "infra" / "drill", project="deedbox-drill", stack="drill-t", config={
+        "deedbox-drill:config": str(reference_config_path), "deedbox-drill:drillId": "drill-t",
+        "deedbox-drill:expiresAt": EXPIRES, "deedbox-drill:bucket": "guild-backups"})
+    assert graph.outputs["deployKey"] == SECRET
+    assert graph.outputs["drillId"] == "drill-t" and graph.outputs["expiresAt"] == EXPIRES
+    assert graph.resources and not [r.urn for r in graph if r.protect]
+    role = graph.of_type("aws:iam/role:Role")[0]
+    assert role.inputs["tags"] == {TAG_DRILL: "drill-t", TAG_EXPIRES: EXPIRES}
+    assert TOKEN not in json.dumps([r.inputs for r in graph], default=str)
