@@ -6,6 +6,12 @@ JSON lines (uniform encoding, or as imported), plus ``_storage`` files. Exports 
 real ZIP format by ``tests.support.snapshots``; imports parse uploaded ZIPs with the same rules as
 Convex (keep ``_id``/``_creationTime``, ImportConflict, TableNumberConflict, the four modes).
 Failure injection: ``fail_next``, ``delay``, ``cut_stream_after``, ``fail_exports``.
+
+Simplifications (documented, so a test never relies on them by accident): a table imported in
+the legacy encoding is kept as-is and re-exported with its legacy ``generated_schema.jsonl``
+(real Convex re-encodes to uniform; digests are encoding independent, so drills see no
+difference); the auth header is ``Convex <key>`` or ``Convex <key>:<base64 identity>``, and keys
+may contain ``:`` (``prod:name|secret``).
 """
 
 from __future__ import annotations
