@@ -29,6 +29,7 @@ MIN_TTL_MS = 30 * 60 * 1000
 class ManagementState:
     token: str
     deployment_url: Callable[[str], str] = lambda name: f"https://{name}.convex.cloud"
+    deploy_key: Callable[[str, str], str] = lambda name, key_name: f"dev:{name}|key-{key_name}"
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -78,7 +79,7 @@ def _create_deployment(state: ManagementState, project: str, body: dict[str, Any
 def _create_deploy_key(state: ManagementState, name: str, body: dict[str, Any]):
     if name not in state.deployments:
         return 404, {"code": "DeploymentNotFound", "message": name}
-    return 200, {"deployKey": f"dev:{name}|key-{body.get('name', 'k')}"}
+    return 200, {"deployKey": state.deploy_key(name, body.get("name", "k"))}
 
 
 def _delete(state: ManagementState, name: str, body: dict[str, Any]):
@@ -98,10 +99,13 @@ _ROUTES = [
 class ConvexManagementServer:
     """Context manager: ``with ConvexManagementServer(token) as api: api.url, api.state``."""
 
-    def __init__(self, token: str, deployment_url: Callable[[str], str] | None = None) -> None:
+    def __init__(self, token: str, deployment_url: Callable[[str], str] | None = None,
+                 deploy_key: Callable[[str, str], str] | None = None) -> None:
         self.state = ManagementState(token=token)
         if deployment_url is not None:
             self.state.deployment_url = deployment_url
+        if deploy_key is not None:
+            self.state.deploy_key = deploy_key
         handler = type("Handler", (_Handler,), {"state": self.state})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

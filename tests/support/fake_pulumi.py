@@ -11,7 +11,9 @@ the real CLI without ``--force``); ``stack tag set|ls``; ``config set-all``; ``c
 [--show-secrets]`` (secrets masked as ``[secret]``); ``stack history --json``.
 
 State lives under the ``file://`` directory of ``PULUMI_BACKEND_URL`` (like the DIY backend);
-``root/behaviour.json`` injects outputs and failures (``{"fail": {"up": "message"}}``);
+``root/behaviour.json`` injects outputs and failures (``{"fail": {"up": "message"}}``), or turns
+on *program mode*: ``up`` runs the program in the work dir under Pulumi's mocks, with dynamic
+resources created (and on ``destroy`` deleted) by their real providers;
 every call is appended to ``root/calls.jsonl`` with the backend URL it saw (never other env).
 """
 
@@ -72,6 +74,73 @@ def history(kind):
              "config": {}, "result": "succeeded", "version": 1, "resourceChanges": {}}]
 
 
+def run_program(config):
+    """Program mode: run the Pulumi program in the cwd (as the language host would) under mocks,
+    with dynamic resources really created by their providers (their CRUD is Python, so it can
+    run here); other resources echo their inputs. Returns (outputs, secret keys, created)."""
+    import asyncio, base64, runpy
+    import dill
+    import pulumi
+    from pulumi.runtime import mocks, rpc, settings
+    from pulumi.runtime import config as pconfig
+    from pulumi.runtime.stack import run_in_stack
+
+    created, stack_out = [], {}
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, a):
+            inputs = dict(a.inputs)
+            if a.typ.startswith("pulumi-python:dynamic"):
+                blob = inputs.pop("__provider")
+                res = dill.loads(base64.b64decode(blob)).create(inputs)
+                created.append({"type": a.typ, "id": res.id, "outs": res.outs, "provider": blob})
+                return res.id, {**inputs, **(res.outs or {})}
+            created.append({"type": a.typ, "id": a.name + "-id"})
+            return a.name + "-id", {**inputs, "arn": "arn:aws:iam::000000000000:role/" + a.name}
+
+        def call(self, a):
+            return {}
+
+    class Monitor(mocks.MockMonitor):
+        def RegisterResource(self, request):
+            resp = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = resp.urn
+            return resp
+
+        def RegisterResourceOutputs(self, request):
+            if request.urn == getattr(self, "stack_urn", None):
+                stack_out.update(rpc.deserialize_properties(request.outputs))
+            return super().RegisterResourceOutputs(request)
+
+    m = Mocks()
+    monitor = Monitor(m)
+    settings.reset_options(project="deedbox-drill", stack=name, preview=False)
+    settings.configure(mocks.MockSettings(monitor=monitor, monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+                                          engine=mocks.MockEngine(None), project="deedbox-drill", stack=name,
+                                          dry_run=False, organization=None, callbacks=None))
+    pconfig.set_all_config({k: v["value"] for k, v in config.items()}, [])
+    sys.path.insert(0, os.getcwd())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(run_in_stack(lambda: runpy.run_path(os.getcwd(), run_name="__main__")))
+    outputs, secrets = {}, []
+    for k, v in stack_out.items():
+        if rpc.is_rpc_secret(v):
+            secrets.append(k)
+            v = rpc.unwrap_rpc_secret(v)
+        outputs[k] = v
+    return outputs, secrets, created
+
+
+def destroy_program(created):
+    import base64
+    import dill
+    for res in reversed(created):
+        if "provider" in res:
+            dill.loads(base64.b64decode(res["provider"])).delete(res["id"], res["outs"])
+
+
 cmd = args[:2]
 name = opt("--stack")
 if args[:1] == ["version"]:
@@ -113,6 +182,20 @@ elif args[:2] == ["config", "set-all"]:
     save()
 elif args[:1] == ["config"]:
     print(json.dumps(need(name)["config"]))
+elif args[:1] == ["up"] and behaviour.get("program"):
+    s = need(name)
+    maybe_fail("up")
+    outputs, secrets, created = run_program(s["config"])
+    s.update(outputs=outputs, secrets=secrets, created=created, resources=len(created) or 1)
+    save()
+    print("Resources: + %d created" % s["resources"])
+elif args[:1] == ["destroy"] and behaviour.get("program"):
+    s = need(name)
+    maybe_fail("destroy")
+    destroy_program(s.get("created", []))
+    s["outputs"], s["secrets"], s["resources"], s["created"] = {}, [], 0, []
+    save()
+    print("Resources: - deleted")
 elif args[:1] == ["up"]:
     s = need(name)
     maybe_fail("up")
@@ -156,9 +239,12 @@ class FakePulumi:
         state_dir.mkdir(parents=True, exist_ok=True)
         return cls(root, state_dir)
 
-    def behave(self, *, outputs: dict[str, Any] | None = None, fail: dict[str, str] | None = None) -> None:
-        """Set the outputs ``up`` produces (``{"k": {"value": v, "secret": True}}``) and failures."""
-        (self.root / "behaviour.json").write_text(json.dumps({"outputs": outputs or {}, "fail": fail or {}}))
+    def behave(self, *, outputs: dict[str, Any] | None = None, fail: dict[str, str] | None = None,
+               program: bool = False) -> None:
+        """Set the outputs ``up`` produces (``{"k": {"value": v, "secret": True}}``) and failures;
+        ``program=True`` runs the real program instead (dynamic providers really create/delete)."""
+        (self.root / "behaviour.json").write_text(json.dumps(
+            {"outputs": outputs or {}, "fail": fail or {}, "program": program}))
 
     def calls(self) -> list[list[str]]:
         path = self.root / "calls.jsonl"
