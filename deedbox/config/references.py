@@ -12,6 +12,7 @@ from deedbox.config.yamlread import Document
 
 @rule("reference")
 def media_references(doc: Document) -> Iterator[Diagnostic]:
+    """`backups.media` needs `source.media`, and the classes it names exist in `source.media.classes`."""
     media = get(doc.data, ("backups", "media"))
     source = get(doc.data, ("source", "media"))
     if media is None:
@@ -28,6 +29,7 @@ def media_references(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("media-mode")
 def media_mode(doc: Document) -> Iterator[Diagnostic]:
+    """`replicate` needs an AWS bucket (no `endpoint_url`); `sync` needs `backups.media.schedule`."""
     mode = get(doc.data, ("backups", "media", "mode"))
     if mode == "replicate" and get(doc.data, ("source", "media", "endpoint_url")) is not None:
         yield at(doc, ("source", "media", "endpoint_url"), "media-mode",
@@ -39,6 +41,7 @@ def media_mode(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("media-credentials")
 def media_credentials(doc: Document) -> Iterator[Diagnostic]:
+    """An `endpoint_url` store needs both credential references; on AWS they are unused (warning)."""
     source = get(doc.data, ("source", "media"))
     if source is None:
         return
@@ -56,12 +59,14 @@ def media_credentials(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("runner")
 def runner(doc: Document) -> Iterator[Diagnostic]:
+    """A `github-actions` runner needs the `repository` whose workflows may assume its role."""
     if doc.data["runner"]["kind"] == "github-actions" and "repository" not in doc.data["runner"]:
         yield at(doc, ("runner",), "runner", "runner kind github-actions needs repository (owner/name) to trust its workflows")
 
 
 @rule("drill-target")
 def drill_target(doc: Document) -> Iterator[Diagnostic]:
+    """A `self-hosted` drill target needs `url` and `admin_key`; on `convex-cloud` they are unused (warning)."""
     target = get(doc.data, ("drills", "target"))
     if target is None:
         return
@@ -79,6 +84,7 @@ def drill_target(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("duplicate-name")
 def duplicate_names(doc: Document) -> Iterator[Diagnostic]:
+    """Secret key names and drill check names are unique."""
     keys = get(doc.data, ("backups", "secrets", "keys"), [])
     names = [k if isinstance(k, str) else k["name"] for k in keys]
     checks = [c["name"] for c in get(doc.data, ("drills", "checks"), [])]
@@ -93,6 +99,7 @@ def duplicate_names(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("compliance-trial")
 def compliance_trial(doc: Document) -> Iterator[Diagnostic]:
+    """Warning: a compliance lock on an unprotected (trial) stack cannot be undone; governance suits trials."""
     dest = doc.data["destination"]
     if dest["immutability"]["mode"] == "compliance" and dest.get("protect") is False:
         yield at(doc, ("destination", "immutability", "mode"), "compliance-trial",
@@ -102,6 +109,7 @@ def compliance_trial(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("no-drills")
 def no_drills(doc: Document) -> Iterator[Diagnostic]:
+    """Warning: without drills (or without checks) nothing proves the backups restore."""
     drills = doc.data.get("drills")
     if drills is None:
         yield at(doc, (), "no-drills", "no drills configured: backups are never proven to restore", "warning")
@@ -111,6 +119,7 @@ def no_drills(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("no-notifications")
 def no_notifications(doc: Document) -> Iterator[Diagnostic]:
+    """Warning: drills are configured but nobody is notified when they fail."""
     notes = doc.data.get("notifications")
     if "drills" in doc.data and not (notes and (notes.get("email") or notes.get("slack_webhook") or notes.get("sns_topic_arn"))):
         yield at(doc, ("notifications",) if notes else (), "no-notifications",

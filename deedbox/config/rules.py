@@ -1,29 +1,9 @@
 """Semantic rules: what a schema cannot say about a backup plan.
 
-Each rule is a function ``(doc) -> Iterator[Diagnostic]`` registered with its id; rules run only
-on a schema-valid document (so they may index it freely) and point at the node that must change.
-
-========================== ========================================================================
-rule id                    checks
-========================== ========================================================================
-off-platform               destination.account differs from source.account
-replica-region             destination.replica.region differs from destination.region
-lock-covers-rpo            immutability days cover every RPO (backend, media)
-lock-covers-drill-interval immutability days cover the longest gap between drills
-expiry-after-lock          (noncurrent) expiry comes after the lock ends
-schedule                   every schedule parses in the EventBridge dialect and recurs
-schedule-meets-rpo         the longest gap of a schedule does not exceed its RPO / max age
-reference                  backups.media needs source.media; named classes exist
-media-mode                 replicate needs an AWS bucket (no endpoint_url); sync needs a schedule
-media-credentials          endpoint_url needs both credential references (warning if unused)
-runner                     github-actions needs a repository
-drill-target               self-hosted drills need url and admin_key
-duplicate-name             secret keys and drill check names are unique
-secret-value               any string or key that looks like a secret (also on invalid documents)
-compliance-trial (warn)    compliance lock on an unprotected (trial) stack: irreversible
-no-drills (warn)           no drills, or drills without checks
-no-notifications (warn)    drills configured but nobody is told when they fail
-========================== ========================================================================
+Each rule is a function ``(doc) -> Iterator[Diagnostic]`` registered under its id with
+``@rule``; its docstring is the rule's documentation (``docs/config.md`` lists them all). Rules
+run only on a schema-valid document, so they may index it freely, and they point at the node
+that must change. ``secret-value`` runs on every parsed document, valid or not.
 """
 
 from __future__ import annotations
@@ -93,6 +73,7 @@ def _hours(n: float) -> str:
 
 @rule("off-platform")
 def off_platform(doc: Document) -> Iterator[Diagnostic]:
+    """The destination is another AWS account than the source: a compromised platform account must not reach its backups."""
     if doc.data["destination"]["account"] == doc.data["source"]["account"]:
         yield at(doc, ("destination", "account"), "off-platform",
                  "destination.account is the source account; off-platform backups must live in another AWS account")
@@ -100,6 +81,7 @@ def off_platform(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("replica-region")
 def replica_region(doc: Document) -> Iterator[Diagnostic]:
+    """The replica is in another region than the primary backup bucket, so one regional outage cannot take both."""
     dest = doc.data["destination"]
     if get(dest, ("replica", "region")) == dest["region"]:
         yield at(doc, ("destination", "replica", "region"), "replica-region",
@@ -108,6 +90,7 @@ def replica_region(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("lock-covers-rpo")
 def lock_covers_rpo(doc: Document) -> Iterator[Diagnostic]:
+    """The object lock lasts at least as long as every RPO (backend, media): the newest backup is always locked."""
     days = doc.data["destination"]["immutability"]["days"]
     for kind in ("backend", "media"):
         rpo = get(doc.data, ("backups", kind, "rpo_hours"))
@@ -119,6 +102,7 @@ def lock_covers_rpo(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("lock-covers-drill-interval")
 def lock_covers_drill(doc: Document) -> Iterator[Diagnostic]:
+    """The object lock lasts at least the longest gap between drills, so a drill restores a backup that is still locked."""
     days = doc.data["destination"]["immutability"]["days"]
     gap = _interval(get(doc.data, ("drills", "schedule")))
     if gap is not None and gap != float("inf") and days * 24 < gap:
@@ -129,6 +113,7 @@ def lock_covers_drill(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("expiry-after-lock")
 def expiry_after_lock(doc: Document) -> Iterator[Diagnostic]:
+    """Current and noncurrent versions expire only after the lock ends (S3 would keep them anyway; the plan would lie)."""
     days = doc.data["destination"]["immutability"]["days"]
     for key in ("expire_after_days", "noncurrent_expire_after_days"):
         value = get(doc.data, ("destination", "storage", key))
@@ -146,6 +131,7 @@ def _interval(expression: str | None) -> float | None:
 
 @rule("schedule")
 def schedules(doc: Document) -> Iterator[Diagnostic]:
+    """Every schedule parses in the EventBridge dialect (`rate(...)`, six-field `cron(...)`) and recurs."""
     for path in SCHEDULES:
         expression = get(doc.data, path)
         if expression is None:
@@ -161,6 +147,7 @@ def schedules(doc: Document) -> Iterator[Diagnostic]:
 
 @rule("schedule-meets-rpo")
 def schedule_meets_rpo(doc: Document) -> Iterator[Diagnostic]:
+    """A schedule's longest gap does not exceed the RPO (or max verify age) it serves; otherwise status is stale by design."""
     pairs = ((("backups", "backend", "schedule"), ("backups", "backend", "rpo_hours"), 0),
              (("backups", "media", "schedule"), ("backups", "media", "rpo_hours"), 0),
              (("backups", "secrets", "verify_schedule"), ("backups", "secrets", "max_verify_age_hours"), 24))
