@@ -54,8 +54,10 @@ def open_zip(source: object) -> Iterator[zipfile.ZipFile]:
     """Open a snapshot; a file that is not a readable ZIP is a SnapshotError."""
     try:
         zf = zipfile.ZipFile(source if not isinstance(source, Path) else str(source))
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
         raise SnapshotError(f"snapshot is not a readable ZIP (truncated or corrupt): {err}") from None
+    except OSError as err:
+        raise SnapshotError(f"cannot read snapshot: {err.strerror or err}: {source}") from None
     with zf:
         yield zf
 

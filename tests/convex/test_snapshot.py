@@ -216,3 +216,18 @@ def test_values_convex_cannot_hold_are_rejected(body, message):
     line = b'{"_id": "%s", "_creationTime": 1.0, %s}' % (ids(10001).encode(), body)
     with pytest.raises(SnapshotError, match=message.replace("(", r"\(")):
         summarize(zip_of([Table("t", 10001, raw_lines=[line])]))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SnapshotError, match=r"^cannot read snapshot: No such file or directory: .*nope.zip$"):
+        summarize(tmp_path / "nope.zip")
+
+
+def test_find_document_in_a_nested_component(tmp_path):
+    docs = tricky_docs()
+    path = tmp_path / "s.zip"
+    path.write_bytes(snapshot_bytes([Table("t", 10001, tricky_docs()), Table("t", 10001, docs, "a/b")]))
+    found = find_document(path, table="t", doc_id=docs[0]["_id"], component="a/b")
+    assert found is not None and found.document["_id"] == docs[0]["_id"]
+    assert find_document(path, table="t", doc_id=docs[0]["_id"]) is None
+    assert find_document(path, table="t", doc_id=docs[0]["_id"], component="zzz") is None
