@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from deedbox.policy.catalog import rule
-from deedbox.policy.view import BUCKET_TYPES, TTL_TAG, Res, as_list
+from deedbox.policy.view import BUCKET_TYPES, TTL_TAG, Res, as_list, peek
 
 SECRET = "aws:secretsmanager/secret:Secret"
 KEYS = ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
@@ -17,7 +17,7 @@ PRODUCTION = (*BUCKET_TYPES, *KEYS, SECRET)
       description="Secrets Manager secrets are encrypted with a customer managed KMS key.",
       fix="set kms_key_id to a customer managed aws.kms.Key (not the default aws/secretsmanager key)")
 def secret_cmk(res: Res, settings: dict) -> Iterator[str]:
-    key = res.get("kmsKeyId")
+    key = peek(res.props, "kmsKeyId")  # an unknown key ARN (another resource's output) is set
     if not key or "alias/aws/" in str(key):
         yield f"secret {res.name} uses the default aws/secretsmanager key"
 

@@ -8,7 +8,7 @@ the same objects from a recorded graph) and ``pulumi preview --policy-pack`` agr
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -21,8 +21,27 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from pulumi_policy.proxy import _is_unknown
+
 from deedbox.policy.catalog import Rule, check_resource
-from deedbox.policy.view import Res, Stack, stack_of
+from deedbox.policy.view import UNKNOWN, Res, Stack, stack_of
+
+
+def plain(value: Any) -> Any:
+    """The engine's props as plain dicts/lists: ``pulumi_policy`` wraps them in proxies that raise
+    on unknown values (and are not ``dict``s); unknowns become the recorder's ``[unknown]`` marker,
+    so a rule reads the same shapes under ``pulumi preview`` as in ``deedbox plan``."""
+    if isinstance(value, Mapping):
+        target = value["__target"] if _is_proxy(value) else value
+        return {k: plain(target[k]) for k in target}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        target = value["__target"] if _is_proxy(value) else value
+        return [plain(v) for v in target]
+    return UNKNOWN if _is_unknown(value) else value
+
+
+def _is_proxy(value: Any) -> bool:
+    return type(value).__module__ == "pulumi_policy.proxy"
 
 
 def res_from_args(args: Any) -> Res:
@@ -32,7 +51,7 @@ def res_from_args(args: Any) -> Res:
         type=args.resource_type,
         name=args.name,
         urn=args.urn,
-        props=args.props or {},
+        props=plain(args.props or {}),
         protect=bool(getattr(args.opts, "protect", False)),
         provider=provider.urn if provider is not None else None,
         dependencies=tuple(d.urn for d in getattr(args, "dependencies", None) or ()),
@@ -45,7 +64,7 @@ def stack_from_args(args: StackValidationArgs) -> Stack:
     for resource in args.resources:
         p = resource.provider
         if p is not None:
-            providers[p.urn] = Res(type=p.resource_type, name=p.name, urn=p.urn, props=p.props or {})
+            providers[p.urn] = Res(type=p.resource_type, name=p.name, urn=p.urn, props=plain(p.props or {}))
     return stack_of((res_from_args(r) for r in args.resources), providers)
 
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from deedbox.policy.buckets import is_versioned, lock_enabled, lock_retention
 from deedbox.policy.catalog import rule
-from deedbox.policy.view import Res, Stack, as_list, dig
+from deedbox.policy.view import UNKNOWN, Res, Stack, as_list, dig
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
@@ -73,7 +73,7 @@ def replica_key(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
     for config in stack.of_type(REPLICATION):
         for rule_ in replication_rules(config):
             label = f"replication {config.name} rule {rule_.get('id', '')}".rstrip()
-            if not dig(rule_, "destination", "encryptionConfiguration", "replicaKmsKeyId"):
+            if not dig(rule_, "destination", "encryptionConfiguration", "replicaKmsKeyId", unknown=UNKNOWN):
                 yield config.urn, f"{label} sets no replica KMS key"
             elif dig(rule_, "sourceSelectionCriteria", "sseKmsEncryptedObjects", "status") != "Enabled":
                 yield config.urn, f"{label} skips SSE-KMS encrypted objects"

@@ -13,13 +13,14 @@ one bucket among the resource's dependencies).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 AWS_PROVIDER = "pulumi:providers:aws"
 DRILL_TAG = "deedbox:drill"
 TTL_TAG = "deedbox:expires"
-_MARKERS = ("[secret]", "[unknown]")
+UNKNOWN = "[unknown]"
+_MARKERS = ("[secret]", UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Res:
 
     def get(self, key: str, default: Any = None) -> Any:
         """A property, with unknown/secret markers read as missing."""
-        value = self.props.get(key, default)
+        value = peek(self.props, key, default)
         return default if is_marker(value) else value
 
     @property
@@ -53,8 +54,8 @@ class Res:
     def identifiers(self) -> set[str]:
         """Every string another resource may use to point at this one (name, id, ARN...)."""
         keys = ("bucket", "id", "arn", "keyId", "name")
-        found = {self.get(k) for k in keys} | {self.ident}
-        return {v for v in found if isinstance(v, str) and v}
+        found = {peek(self.props, k) for k in keys} | {self.ident}
+        return {v for v in found if isinstance(v, str) and v and not is_marker(v)}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class Stack:
         return [r for r in self.of_type(type_) if self._points_at(r, bucket)]
 
     def _points_at(self, res: Res, bucket: Res) -> bool:
-        target = self.bucket_for(res.props.get("bucket"), res)
+        target = self.bucket_for(peek(res.props, "bucket"), res)
         return target is not None and target.urn == bucket.urn
 
     def find(self, ref: Any, *types: str) -> Res | None:
@@ -115,6 +116,18 @@ class Stack:
         if not isinstance(ref, str) or is_marker(ref):
             return None
         return next((r for r in self.of_type(*types) if ref in r.identifiers()), None)
+
+
+def peek(mapping: Any, key: str, default: Any = None) -> Any:
+    """``mapping.get(key)``, where a value the engine cannot know yet (``pulumi_policy`` raises
+    ``UnknownValueError`` during a preview) reads as the recorder's ``[unknown]`` marker. Used for
+    joins and for "is it set" checks: an output of another resource is set, just not known yet."""
+    try:
+        return mapping.get(key, default) if isinstance(mapping, Mapping) else default
+    except Exception as err:  # pulumi_policy.proxy.UnknownValueError, without importing Pulumi here
+        if type(err).__name__ == "UnknownValueError":
+            return UNKNOWN
+        raise
 
 
 def is_marker(value: Any) -> bool:
@@ -126,22 +139,25 @@ def as_list(value: Any) -> list:
     """Pulumi list inputs may arrive as a single object; rules always iterate."""
     if value is None or is_marker(value):
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [value[i] for i in range(len(value))]
+    return [value]
 
 
-def dig(value: Any, *path: str | int) -> Any:
-    """Walk nested dicts/lists (a single-item list is looked through), None when absent."""
+def dig(value: Any, *path: str | int, unknown: Any = None) -> Any:
+    """Walk nested dicts/lists (a single-item list is looked through), None when absent;
+    ``unknown`` when a step is not known yet (pass ``UNKNOWN`` where "set" is what matters)."""
     for step in path:
-        if isinstance(value, (list, tuple)) and isinstance(step, str):
+        if isinstance(value, Sequence) and not isinstance(value, str) and isinstance(step, str):
             value = value[0] if len(value) == 1 else None
         if isinstance(step, int):
-            value = value[step] if isinstance(value, (list, tuple)) and len(value) > step else None
+            value = value[step] if isinstance(value, Sequence) and len(value) > step else None
         elif isinstance(value, Mapping):
-            value = value.get(step)
+            value = peek(value, step)
         else:
             return None
         if is_marker(value):
-            return None
+            return unknown
     return value
 
 
