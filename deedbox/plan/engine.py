@@ -161,9 +161,38 @@ class RecordingMonitor(MockMonitor):
         self.records: list[ResourceRecord] = []
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
+        # Pulumi's mock monitor gives each executor thread its own event loop and never closes it.
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def _note_thread_loop(self) -> None:
+        loop = _current_loop()
+        if loop is not None:
+            self.thread_loops.add(loop)
+
+    def close_thread_loops(self) -> None:
+        """Close the loops of the (finished) executor threads, so nothing leaks between runs."""
+        for loop in self.thread_loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
+
+    def Invoke(self, request):  # noqa: N802 (gRPC method name)
+        try:
+            return super().Invoke(request)
+        finally:
+            self._note_thread_loop()
+
+    def ReadResource(self, request):  # noqa: N802
+        try:
+            return super().ReadResource(request)
+        finally:
+            self._note_thread_loop()
+
+    def RegisterResource(self, request):  # noqa: N802
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self._note_thread_loop()
         if request.type == _STACK_TYPE:
             self.stack_urn = response.urn
             return response
@@ -244,7 +273,10 @@ def _record_in_context(func: Callable[[], None], config: dict[str, str], project
         project=project, stack=stack, dry_run=False, organization=None, callbacks=None,
     ))
     pulumi_config.set_all_config(config, [])
-    _run_on_fresh_loop(func)
+    try:
+        _run_on_fresh_loop(func)
+    finally:
+        monitor.close_thread_loops()
     return Graph(resources=tuple(monitor.records), outputs=monitor.stack_outputs)
 
 
@@ -273,7 +305,6 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_event_loop_policy().get_event_loop()
-    except RuntimeError:
-        return None
+    """The loop set for this thread, without creating one (``get_event_loop`` would, unclosed)."""
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    return getattr(local, "_loop", None)

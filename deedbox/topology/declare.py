@@ -73,7 +73,7 @@ def _vault(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> SecretVau
         name=cfg.name, account=plan.account, region=plan.region, keys=secrets.keys,
         recovery_window_days=secrets.recovery_window_days,
         value_users=sorted({*runner, *exemptions(plan.account, cfg.destination.break_glass_principal)}),
-        destroy_exempt=plan.config_exempt, key_users={plan.account: runner} if runner else {},
+        destroy_exempt=plan.destroy_exempt, key_users={plan.account: runner} if runner else {},
         replica_region=plan.replica_region, protect=cfg.destination.protect,
     ), opts)
 

@@ -112,3 +112,16 @@ def test_program_directory_runs_as_main_with_cwd_and_path_restored(tmp_path: Pat
 def test_missing_program_directory_is_a_usage_error(tmp_path: Path):
     with pytest.raises(UsageError, match="no Pulumi program"):
         record(tmp_path / "nope")
+
+
+def test_runs_leave_no_event_loop_or_socket_open():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        record(_program)
+        with pytest.raises(ConfigError):
+            record(_failing_program)
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == []
