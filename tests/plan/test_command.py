@@ -90,3 +90,13 @@ def test_markdown_plan(reference_config_path):
     result = plan("--config", str(reference_config_path), "--format", "markdown")
     assert "```mermaid" in result.stdout and "| Policy | Level | Status |" in result.stdout
     assert "Convex happy-otter-123 + guild-media-prod" in result.stdout
+
+
+def test_no_secret_value_from_the_environment_reaches_any_output(reference_config_path, monkeypatch):
+    canaries = {k: f"canary-{k.lower()}-7f3a9c" for k in
+                ("CONVEX_DEPLOY_KEY", "STRIPE_SECRET_KEY", "SESSION_SECRET", "SLACK_WEBHOOK_URL", "CONVEX_TEAM_TOKEN")}
+    for key, value in canaries.items():
+        monkeypatch.setenv(key, value)
+    for fmt in ("text", "json", "markdown"):
+        out = plan("--config", str(reference_config_path), "--format", fmt).stdout
+        assert out and not [v for v in canaries.values() if v in out], fmt
