@@ -108,16 +108,11 @@ def restore_full(config: Any, store: BackupStore, *, snapshot: str, to: str, yes
                                      f"{result.safety_snapshot} holds the state before it") from None
     result.applied = True
     result.count_problems, result.uncounted = count_problems(result.tables, client.table_size)
-    result.log_key = write_log(store, "full", _deployment(to), {
+    result.log_key = write_log(store, "full", with_convex_url(config, to).source.convex.deployment, {
         "snapshot": snap.ref.prefix, "target": to, "mode": "replaceAll", "written": result.written,
         "safety_snapshot": result.safety_snapshot, "count_problems": result.count_problems,
         "uncounted": result.uncounted, "ok": result.ok})
     return result
-
-
-def _deployment(url: str) -> str:
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    return host.split(".convex.cloud", 1)[0].replace(":", "-")
 
 
 def _client_for(config: Any) -> Callable[[str], Any]:

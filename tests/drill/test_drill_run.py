@@ -144,3 +144,31 @@ def test_ctrl_c_mid_drill_still_tears_down(config, tools, fake, snapshot, store)
     report, code = run_drill(config, tools)
     assert code == 130 and report.failed_step == "import snapshot"
     assert _torn_down(fake)
+
+
+def test_self_hosted_target(config, tools, fake, snapshot, store, drill_server):
+    """A dedicated self-hosted drill backend: URL and admin key from the env, import replaceAll
+    (so a previous drill's data is replaced), no deployment outputs needed from the stack."""
+    from deedbox.config.model import EnvRef
+
+    target = dataclasses.replace(config.drills.target, kind="self-hosted", project=None,
+                                 url=EnvRef("DRILL_URL"), admin_key=EnvRef("DRILL_ADMIN_KEY"))
+    cfg = dataclasses.replace(config, drills=dataclasses.replace(config.drills, target=target))
+    drill_server.db().insert("users", {"name": "from the last drill"})
+    fake.behave(outputs={"readerRoleArn": "arn:aws:iam::222222222222:role/r"})
+    env = {**tools.env, "DRILL_URL": drill_server.url, "DRILL_ADMIN_KEY": DRILL_KEY}
+    report, code = run_drill(cfg, dataclasses.replace(tools, env=env))
+    assert code == 0, [(s.name, s.status, s.detail) for s in report.steps]
+    assert fake.stacks() == {}
+    users = drill_server.deployment.component("")["users"].docs
+    assert not any(b"from the last drill" in line for line in users.values())
+
+
+def test_self_hosted_without_env_fails_at_stack_up(config, tools, fake, snapshot, store):
+    from deedbox.config.model import EnvRef
+
+    target = dataclasses.replace(config.drills.target, kind="self-hosted", project=None,
+                                 url=EnvRef("DRILL_URL"), admin_key=EnvRef("DRILL_ADMIN_KEY"))
+    cfg = dataclasses.replace(config, drills=dataclasses.replace(config.drills, target=target))
+    report = _assert_failed_at("stack up", cfg, tools, fake, store)
+    assert "DRILL_URL and DRILL_ADMIN_KEY" in report.step("stack up").detail
