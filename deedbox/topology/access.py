@@ -62,8 +62,14 @@ def github_trust_policy(oidc_provider_arn: str, subject: str) -> Document:
 
 
 def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequence[str],
-                  secret_arns: Sequence[str] = ()) -> Document:
-    """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else."""
+                  secret_arns: Sequence[str] = (), source_bucket: str | None = None,
+                  source_prefixes: Sequence[str] = ()) -> Document:
+    """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else.
+
+    ``source_bucket`` (media ``sync`` mode from an AWS bucket in the source account): read-only
+    access to the class prefixes there; the bucket's owner grants the other half of this
+    cross-account access with the ``media_source_policy`` output.
+    """
     objects = [f"{bucket_arn}/{p}*" for p in prefixes]
     statements: list[Statement] = [
         statement("ListBackups", "Allow", ["s3:ListBucket", "s3:ListBucketVersions"], [bucket_arn],
@@ -83,8 +89,19 @@ def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequenc
             "WriteAndVerifySecrets", "Allow",
             ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             list(secret_arns)))
+    if source_bucket:
+        statements += source_read_statements(source_bucket, source_prefixes)
     statements.append(statement("NeverDestroyOrReconfigure", "Deny", RUNNER_FORBIDDEN, "*"))
     return document(*statements)
+
+
+def source_read_statements(bucket: str, prefixes: Sequence[str]) -> list[Statement]:
+    arn = f"arn:aws:s3:::{bucket}"
+    return [
+        statement("ListMediaSource", "Allow", ["s3:ListBucket"], [arn],
+                  condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
+        statement("ReadMediaSource", "Allow", ["s3:GetObject", "s3:GetObjectVersion"], [f"{arn}/{p}*" for p in prefixes]),
+    ]
 
 
 def replication_role_policy(*, source_bucket_arn: str, destination_bucket_arn: str,

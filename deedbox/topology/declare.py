@@ -82,12 +82,16 @@ def _runner(cfg: Config, plan: Layout, store: BackupStore, vault: SecretVault | 
             opts: pulumi.ResourceOptions) -> RunnerIdentity:
     runner = cfg.runner
     keys = [store.key_arn] + ([vault.key_arn] if vault else [])
+    media = cfg.source.media
+    reads_source = plan.media_mode == "sync" and media is not None and media.bucket and not media.endpoint_url
     return RunnerIdentity(f"{cfg.name}-runner", RunnerIdentityArgs(
         role_name=plan.runner_role,
         subject=github_subject(runner.repository or "", branch=runner.branch, environment=runner.environment),
-        bucket_arn=bucket_arn(plan.store_bucket), prefixes=list(PREFIXES.values()), key_arns=keys,
+        bucket_arn=bucket_arn(plan.store_bucket), prefixes=plan.runner_prefixes, key_arns=keys,
         secret_arns=list(vault.secret_arns.values()) if vault else [],
         oidc_provider_arn=runner.oidc_provider_arn,
+        source_bucket=media.bucket if reads_source else None,
+        source_prefixes=[c.prefix for c in cfg.media_classes()] if reads_source else [],
     ), opts)
 
 

@@ -42,6 +42,13 @@ class Layout:
     def replication_role_arn(self) -> str | None:
         return self.arn(self.replication_role)
 
+    @property
+    def runner_prefixes(self) -> list[str]:
+        """Where the runner puts and reads: the backup prefixes plus replicated media prefixes
+        (``status`` lists them, ``media sync --backfill`` copies pre-replication objects there)."""
+        base = list(names.PREFIXES.values())
+        return base + [p for p in dict.fromkeys(self.media_classes.values()) if not p.startswith(tuple(base))]
+
     def key_users(self, *extra: str | None) -> dict[str, list[str]]:
         """Destination-account roles that use the store keys (runner, replication)."""
         arns = [a for a in (self.runner_role_arn, self.replication_role_arn, *extra) if a]

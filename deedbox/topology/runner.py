@@ -28,6 +28,8 @@ class RunnerIdentityArgs:
     key_arns: Sequence[pulumi.Input[str]]
     secret_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
     oidc_provider_arn: str | None = None  # reuse the account's existing GitHub provider
+    source_bucket: str | None = None  # media sync mode: the AWS media bucket the runner reads
+    source_prefixes: Sequence[str] = field(default_factory=list)
 
 
 class RunnerIdentity(pulumi.ComponentResource):
@@ -53,7 +55,8 @@ class RunnerIdentity(pulumi.ComponentResource):
             f"{name}-policy", role=self.role.id, name="deedbox-backup-runner",
             policy=pulumi.Output.all(list(args.key_arns), list(args.secret_arns)).apply(
                 lambda arns: json.dumps(runner_policy(
-                    bucket_arn=args.bucket_arn, prefixes=args.prefixes, key_arns=arns[0], secret_arns=arns[1]))),
+                    bucket_arn=args.bucket_arn, prefixes=args.prefixes, key_arns=arns[0], secret_arns=arns[1],
+                    source_bucket=args.source_bucket, source_prefixes=args.source_prefixes))),
             opts=child)
         self.role_arn = self.role.arn
         self.register_outputs({"role_arn": self.role_arn})

@@ -84,3 +84,12 @@ def test_cross_account_grant_uses_the_source_account_principal_and_role_conditio
     assert write["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
     assert write["Condition"] == {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::111111111111:role/r"]}}
     assert "s3:ObjectOwnerOverrideToBucketOwner" in write["Action"] and bucket["Resource"] == ["arn:aws:s3:::b"]
+
+
+def test_runner_policy_reads_a_sync_source_read_only():
+    doc = _runner(source_bucket="guild-media-prod", source_prefixes=["uploads/"])
+    s = {x["Sid"]: x for x in doc["Statement"]}
+    assert s["ReadMediaSource"]["Resource"] == ["arn:aws:s3:::guild-media-prod/uploads/*"]
+    assert s["ListMediaSource"]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
+    assert not grants_any(s["ReadMediaSource"]["Action"], ["s3:PutObject"])

@@ -245,3 +245,22 @@ def test_media_backup_follows_its_mode(planned, variant):
     grants = [s for s in json.loads(store_policy.inputs["policy"])["Statement"] if s["Effect"] == "Allow"]
     role = f"arn:aws:iam::{cfg.source.account}:role/{cfg.name}-deedbox-media-replication"
     assert grants and all(s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [role] for s in grants)
+
+
+def test_runner_reaches_every_place_media_lands_and_reads_a_sync_source(planned, variant):
+    cfg, g = planned(variant)
+    policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
+                if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
+    if not policies:
+        return
+    doc = {s["Sid"]: s for s in json.loads(policies[0].inputs["policy"])["Statement"]}
+    bucket = f"arn:aws:s3:::{g.outputs['store_bucket']}"
+    reachable = doc["WriteAndReadBackups"]["Resource"]
+    for prefix in g.outputs["deedbox"].get("media_classes", {}).values():
+        assert any(f"{bucket}/{prefix}".startswith(r.rstrip("*")) for r in reachable), prefix
+    media = cfg.source.media
+    sync_from_aws = bool(cfg.backups.media and cfg.backups.media.mode == "sync" and media and not media.endpoint_url)
+    assert ("ReadMediaSource" in doc) == sync_from_aws
+    if sync_from_aws:
+        assert doc["ReadMediaSource"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+        assert all(r.startswith(f"arn:aws:s3:::{media.bucket}/") for r in doc["ReadMediaSource"]["Resource"])

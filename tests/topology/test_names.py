@@ -59,3 +59,8 @@ def test_layout_of_the_reference_config(reference_config_path):
                                   "arn:aws:iam::222222222222:role/deedbox-deployer")
     assert plan.media_classes == {"images": "uploads/", "video": "courses/", "recordings": "recordings/"}
     assert plan.key_users() == {"222222222222": [plan.replication_role_arn, plan.runner_role_arn]}
+
+
+def test_runner_prefixes_add_replicated_media_prefixes_once(reference_config_path):
+    plan = layout(load(reference_config_path))
+    assert plan.runner_prefixes == ["backend/", "media/", "drills/", "uploads/", "courses/", "recordings/"]
