@@ -137,3 +137,27 @@ def test_replica_in_the_same_region_fails_cross_region(reference):
         pytest.skip("no replica in the topology yet")
     weakened = edit(reference, replica[0], _put("region", "eu-west-1"))
     assert failing(weakened) == {"s3-replication-cross-region"}
+
+
+@pytest.fixture(scope="module")
+def drill(repo_root) -> Graph:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CONVEX_PROJECT_ID", "project-1")
+    mp.setenv("CONVEX_TEAM_TOKEN", "team-token-canary")
+    try:
+        return record(repo_root / "infra" / "drill", project="deedbox-drill", config={
+            "deedbox-drill:config": str(repo_root / "backup.yaml"), "deedbox-drill:drillId": "d1",
+            "deedbox-drill:expiresAt": "2026-11-27T09:00:00Z", "deedbox-drill:bucket": "guild-backup"})
+    finally:
+        mp.undo()
+
+
+def test_the_drill_stack_passes_every_rule(drill):
+    assert any(r.type == "aws:iam/role:Role" for r in drill)
+    assert failing(drill) == set()
+
+
+def test_a_protected_or_ttl_less_drill_resource_fails_the_drill_rule(drill):
+    role = drill.of_type("aws:iam/role:Role")[0].name
+    assert failing(edit(drill, role, None, protect=True)) == {"drill-ttl-unprotected"}
+    assert failing(edit(drill, role, lambda i: i["tags"].pop("deedbox:expires"))) == {"drill-ttl-unprotected"}
