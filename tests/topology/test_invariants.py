@@ -129,7 +129,10 @@ def test_replication_to_another_region_keeps_kms_and_drops_delete_markers(planne
         assert dest["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
         assert dest["metrics"]["status"] == "Enabled"
     copy_bucket = next(b for b in g.of_type(BUCKET) if b.inputs["bucket"] == copy.inputs["bucket"])
-    assert copy_bucket.inputs["region"] == replica.region
+    in_replica_region = g.children(copy_bucket.parent)
+    assert len(in_replica_region) == 9 and all(r.inputs["region"] == replica.region for r in in_replica_region)
+    replica_key = next(r for r in in_replica_region if r.type == KEY)
+    assert dest["encryptionConfiguration"]["replicaKmsKeyId"] == replica_key.outputs["arn"]
     role = g.by_urn(next(d for d in rc.dependencies if "RolePolicy" in d))
     assert json.loads(g.by_urn(next(r.urn for r in g.of_type("aws:iam/role:Role") if r.inputs["name"] == role.inputs["role"])).inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
 
