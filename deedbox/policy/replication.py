@@ -32,9 +32,11 @@ def destination_of(stack: Stack, config: Res, rule_: dict) -> Res | None:
     return stack.by_urn(others[0]) if len(others) == 1 else None
 
 
-def destinations(stack: Stack) -> set[str]:
-    return {d.urn for c in stack.of_type(REPLICATION) for r in replication_rules(c)
-            if (d := destination_of(stack, c, r)) is not None}
+def replicas(stack: Stack) -> set[str]:
+    """Buckets that replicate a declared bucket (a media bucket outside the stack does not count:
+    receiving its objects does not make the backup store anyone's replica)."""
+    return {d.urn for c in stack.of_type(REPLICATION) if stack.bucket_for(c.props.get("bucket"), c)
+            for r in replication_rules(c) if (d := destination_of(stack, c, r)) is not None}
 
 
 def _same_region(stack: Stack, a: Res, b: Res) -> bool:
@@ -52,10 +54,9 @@ def _same_region(stack: Stack, a: Res, b: Res) -> bool:
                                  "description": "Every primary backup bucket must replicate."}})
 def cross_region(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
     configs = stack.of_type(REPLICATION)
-    replicas = destinations(stack)
-    sources = {s.urn for c in configs if (s := stack.bucket_for(c.props.get("bucket"), c))}
+    covered = replicas(stack) | {s.urn for c in configs if (s := stack.bucket_for(c.props.get("bucket"), c))}
     for bucket in stack.buckets():
-        if settings["requireReplica"] and bucket.urn not in replicas | sources:
+        if settings["requireReplica"] and bucket.urn not in covered:
             yield bucket.urn, f"bucket {bucket.name} is not replicated to another region"
     for config in configs:
         source = stack.bucket_for(config.props.get("bucket"), config) or config

@@ -161,3 +161,9 @@ def test_a_protected_or_ttl_less_drill_resource_fails_the_drill_rule(drill):
     role = drill.of_type("aws:iam/role:Role")[0].name
     assert failing(edit(drill, role, None, protect=True)) == {"drill-ttl-unprotected"}
     assert failing(edit(drill, role, lambda i: i["tags"].pop("deedbox:expires"))) == {"drill-ttl-unprotected"}
+
+
+def test_without_its_replication_the_store_is_not_covered_by_receiving_media(reference):
+    # the store still receives the media replication, which must not count as being replicated
+    weakened = edit(reference, _replication(reference), _drop)
+    assert failing(weakened) == {"s3-replication-cross-region"}
