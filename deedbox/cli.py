@@ -256,8 +256,44 @@ def workflows(
     _dispatch("workflows", config=config, output=output)
 
 
+_VALIDATE_OPTIONS = {"--config": "config", "-c": "config", "--format": "format"}
+
+
+def _fast_validate(argv: list[str]) -> dict[str, object] | None:
+    """Options of a plain ``deedbox validate [-c PATH] [--format F]``, else None.
+
+    ``deedbox validate`` runs in pre-commit hooks and CI on every change, and typer's parameter
+    coercion imports pydantic (~100 ms). For the exact well-formed forms this parser accepts,
+    the result is what typer would pass; anything else (--help, unknown or repeated options,
+    bad values) returns None and goes through typer unchanged.
+    """
+    if not argv or argv[0] != "validate":
+        return None
+    options: dict[str, object] = {}
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        key = _VALIDATE_OPTIONS.get(name if eq else arg)
+        if key is None or key in options or (eq and name == "-c"):
+            return None
+        value = value if eq else next(rest, None)
+        if not value or value.startswith("-"):
+            return None
+        options[key] = value
+    fmt = options.get("format", "text")
+    if fmt not in {f.value for f in ValidateFormat}:
+        return None
+    return {"config": Path(str(options.get("config", "backup.yaml"))), "format": fmt}
+
+
 def main() -> None:
     """Console-script entry point."""
+    fast = _fast_validate(sys.argv[1:])
+    if fast is not None:
+        try:
+            _dispatch("validate", **fast)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
     app(prog_name="deedbox")
 
 
