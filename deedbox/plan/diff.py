@@ -1,11 +1,13 @@
 """Compare two recorded graphs by URN: what a change to backup.yaml adds, removes and changes.
 
 A change lists each differing input by its dotted path (``rule.defaultRetention.days``) with
-the value before and after; ``protect`` is compared too, since turning it off matters.
+the value before and after; JSON documents held in strings (IAM, bucket and key policies) are
+compared inside (``policy.Statement[2].Condition...``); ``protect`` is compared too, since turning it off matters.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -67,7 +69,22 @@ def _changes(old: ResourceRecord, new: ResourceRecord) -> Iterator[Change]:
     yield from _walk("", old.inputs, new.inputs)
 
 
+def _json(value: Any) -> Any:
+    """A JSON document held in a string input (policy documents), parsed; else ``_ABSENT``."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return _ABSENT
+
+
 def _walk(path: str, a: Any, b: Any) -> Iterator[Change]:
+    if isinstance(a, str) and isinstance(b, str) and a != b:
+        da, db = _json(a), _json(b)
+        if da is not _ABSENT and db is not _ABSENT:  # show which statement changed, not two blobs
+            yield from _walk(path, da, db)
+            return
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         for key in list(a) + [k for k in b if k not in a]:
             yield from _walk(f"{path}.{key}" if path else str(key), a.get(key, _ABSENT), b.get(key, _ABSENT))

@@ -51,6 +51,11 @@ def _fmt(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _short(value: Any, limit: int = 100) -> str:
+    text = _fmt(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def summary(record: ResourceRecord) -> str:
     """``name (type) k=v ...``: one line per resource."""
     paths = [p.split("=", 1) if "=" in p else (p.rsplit(".", 1)[-1], p) for p in KEY_SETTINGS.get(record.type, ())]
@@ -97,7 +102,7 @@ def diff_lines(changes: Diff) -> list[str]:
     lines += [f"  - {r.name} ({r.type})" for r in changes.removed]
     for r, cs in changes.changed:
         lines.append(f"  ~ {r.name} ({r.type})")
-        lines += [f"      {c.path}: {_fmt(c.before)} -> {_fmt(c.after)}" for c in cs]
+        lines += [f"      {c.path}: {_short(c.before)} -> {_short(c.after)}" for c in cs]
     return lines
 
 

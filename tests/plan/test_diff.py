@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from deedbox.plan.diff import diff
 from deedbox.plan.graph import Graph
 from tests.policy.builders import edit, good_graph
@@ -29,3 +31,16 @@ def test_added_removed_and_changed_by_urn():
 def test_everything_is_added_against_an_empty_base():
     result = diff(Graph(()), good_graph())
     assert len(result.added) == len(good_graph().resources) and not result.removed and not result.changed
+
+
+def test_policy_documents_are_compared_inside_the_json_string():
+    def widen(inputs: dict) -> None:
+        doc = json.loads(inputs["policy"])
+        doc["Statement"][0]["Action"] = ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:DeleteObject"]
+        inputs["policy"] = json.dumps(doc)
+
+    result = diff(good_graph(), edit(good_graph(), "guild-runner-policy", widen)).as_dict()
+    [change] = result["changed"]
+    assert change["changes"] == [{"path": "policy.Statement[0].Action",
+                                  "before": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+                                  "after": ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:DeleteObject"]}]
