@@ -31,9 +31,26 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deedbox.errors import StorageError
 
 MiB = 1024 * 1024
-PART_SIZE = 16 * MiB
-TRANSFER = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE,
-                          max_concurrency=4, max_io_queue=8)
+PART_SIZE = 8 * MiB
+MAX_PARTS = 10_000  # S3's limit; bigger bodies get bigger parts
+# A non-seekable body is read into memory chunk by chunk: at most ``max_in_memory_upload_chunks``
+# parts are buffered, which bounds memory at about 4 x the part size whatever the object size.
+def transfer_config(part: int = PART_SIZE, threshold: int = PART_SIZE) -> TransferConfig:
+    cfg = TransferConfig(multipart_threshold=threshold, multipart_chunksize=part, max_concurrency=4,
+                         max_io_queue=8, preferred_transfer_client="classic")
+    cfg.max_in_memory_upload_chunks = 4  # s3transfer's knob; boto3's constructor lacks it
+    cfg.max_in_memory_download_chunks = 4
+    return cfg
+
+
+TRANSFER = transfer_config()
+
+
+def transfer_for(size: int | None) -> TransferConfig:
+    """``TRANSFER``, with parts grown (whole MiB) when ``size`` would need more than 10,000."""
+    if size is None or size <= TRANSFER.multipart_chunksize * (MAX_PARTS - 1):
+        return TRANSFER
+    return transfer_config(-(-size // (MAX_PARTS - 1) // MiB) * MiB + MiB)
 
 
 def make_s3_client(region: str | None = None, **kw: Any):
@@ -77,10 +94,11 @@ class HashingReader(io.RawIOBase):
     Being non-seekable makes the transfer manager read it once, in order, in bounded chunks.
     """
 
-    def __init__(self, raw: BinaryIO, *, part_size: int | None = None,
+    def __init__(self, raw: BinaryIO, *, config: TransferConfig | None = None,
                  progress: Callable[[int], None] | None = None) -> None:
         self._raw, self._progress = raw, progress
-        self._part_size = part_size or TRANSFER.multipart_chunksize
+        self.config = config or TRANSFER
+        self._part_size = self.config.multipart_chunksize
         self.sha256, self.size = hashlib.sha256(), 0
         self._part, self._part_fill, self.part_digests = hashlib.sha256(), 0, []
 
@@ -117,7 +135,7 @@ class HashingReader(io.RawIOBase):
 
     def expected_checksum(self) -> str:
         """The checksum S3 reports: full SHA-256 for one PUT, composite for multipart."""
-        if self.size < TRANSFER.multipart_threshold:
+        if self.size < self.config.multipart_threshold:
             return base64.b64encode(self.sha256.digest()).decode()
         digests = self.part_digests + ([self._part.digest()] if self._part_fill else [])
         combined = hashlib.sha256(b"".join(digests)).digest()
@@ -171,8 +189,9 @@ class BackupStore:
             return self._put_small(key, bytes(body), content_type, metadata or {})
         if isinstance(body, Path):
             with body.open("rb") as fh:
-                return self._put_stream(key, fh, content_type, metadata or {}, progress)
-        return self._put_stream(key, body, content_type, metadata or {}, progress)
+                return self._put_stream(key, fh, content_type, metadata or {}, progress,
+                                        transfer_for(body.stat().st_size))
+        return self._put_stream(key, body, content_type, metadata or {}, progress, TRANSFER)
 
     def _put_small(self, key: str, data: bytes, content_type: str, metadata: dict) -> PutResult:
         digest = hashlib.sha256(data)
@@ -188,13 +207,13 @@ class BackupStore:
                          base64.b64encode(digest.digest()).decode())
 
     def _put_stream(self, key: str, raw: BinaryIO, content_type: str, metadata: dict,
-                    progress: Callable[[int], None] | None) -> PutResult:
-        reader = HashingReader(raw, progress=progress)
+                    progress: Callable[[int], None] | None, config: TransferConfig) -> PutResult:
+        reader = HashingReader(raw, config=config, progress=progress)
         extra = {"ContentType": content_type, "Metadata": metadata, "ChecksumAlgorithm": "SHA256"}
         self._guarded.add(key)
         try:
             self._call(self.s3.upload_fileobj, key, reader, self.bucket, key,
-                       ExtraArgs=extra, Config=TRANSFER)
+                       ExtraArgs=extra, Config=config)
         finally:
             self._guarded.discard(key)
         head = self.head(key)

@@ -42,8 +42,7 @@ def test_if_none_match_guards_the_race(store):
 
 def test_multipart_composite_checksum_matches_s3(store, monkeypatch, tmp_path):
     part = 5 * 1024 * 1024
-    monkeypatch.setattr(store_mod, "TRANSFER", store_mod.TransferConfig(
-        multipart_threshold=part, multipart_chunksize=part))
+    monkeypatch.setattr(store_mod, "TRANSFER", store_mod.transfer_config(part, part))
     data = bytes(range(256)) * (part * 2 // 256 + 100)  # 2 full parts and a tail
     path = tmp_path / "big.bin"
     path.write_bytes(data)
@@ -57,10 +56,17 @@ def test_multipart_composite_checksum_matches_s3(store, monkeypatch, tmp_path):
 
 
 def test_hashing_reader_parts_are_exact():
-    reader = HashingReader(io.BytesIO(b"x" * 25), part_size=10)
+    cfg = store_mod.TransferConfig(multipart_threshold=10, multipart_chunksize=10)
+    reader = HashingReader(io.BytesIO(b"x" * 25), config=cfg)
     while reader.read(7):
         pass
     assert reader.size == 25 and len(reader.part_digests) == 2
+
+
+def test_transfer_grows_parts_past_10000():
+    assert store_mod.transfer_for(1024 ** 3) is store_mod.TRANSFER
+    big = store_mod.transfer_for(200 * 1024 ** 3)
+    assert big.multipart_chunksize * 9999 >= 200 * 1024 ** 3 and big.multipart_chunksize % (1024 * 1024) == 0
 
 
 def test_list_and_missing_bucket(store, aws):
