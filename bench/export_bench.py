@@ -134,7 +134,7 @@ def bench_size(moto: MotoProcess, bucket: str, size_mib: int, tmp: Path, repeats
 def main() -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     from tests.support.moto_server import make_backup_bucket
 
