@@ -29,11 +29,15 @@ SUMMARIZE = ("import resource, sys; from deedbox.convex.snapshot import summariz
              "print(sum(t.count for t in s.tables), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
 
 
+BUILD = ("import sys; from tests.support.snapshots import build_snapshot, community_tables; "
+         "build_snapshot(sys.argv[1], community_tables(int(sys.argv[2]), seed=1, body_words=60))")
+
+
 def build(path: Path, docs: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from tests.support.snapshots import build_snapshot, community_tables
+    """Generate in a child process: Linux carries a process's peak RSS across exec into its
+    children, so a big parent would inflate the RSS the measured children report."""
     tmp = path.with_suffix(".tmp")
-    build_snapshot(str(tmp), community_tables(docs, seed=1, body_words=60))
+    subprocess.run([PY, "-c", BUILD, str(tmp), str(docs)], cwd=ROOT, check=True)
     os.replace(tmp, path)
 
 
