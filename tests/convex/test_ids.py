@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from deedbox.convex.ids import decode_id, encode_id, table_number_of
 from tests.support.snapshots import id_table_number, make_id
@@ -8,6 +8,7 @@ numbers = st.integers(min_value=0, max_value=2**32 - 1)
 internals = st.binary(min_size=16, max_size=16)
 
 
+@settings(deadline=None)  # shared CI machines: no per-example timing
 @given(numbers, internals)
 def test_round_trip_and_cross_check_with_second_implementation(number, internal):
     doc_id = encode_id(number, internal)
@@ -43,6 +44,7 @@ def test_a_flipped_character_fails_the_footer():
         decode_id(flipped)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=40))
 def test_closed_form_fletcher_matches_the_running_sums(data):
     from deedbox.convex.ids import _fletcher16
