@@ -14,6 +14,19 @@ from tests.support.moto_server import aws, make_backup_bucket, moto_endpoint, ot
 BUCKET = "guild-backups"
 
 
+@pytest.fixture(autouse=True)
+def no_canary_leaks(caplog, tmp_path_factory, monkeypatch):
+    """Every ops test: no canary secret in captured log records or in deedbox's crash logs."""
+    from tests.ops import canary
+
+    logs = tmp_path_factory.mktemp("deedbox-logs")
+    monkeypatch.setenv("DEEDBOX_LOG_DIR", str(logs))
+    yield
+    texts = [caplog.text] + [p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file()]
+    for value in canary.ALL:
+        assert not any(value in text for text in texts), "a canary secret leaked into logs"
+
+
 @pytest.fixture
 def config(reference_config_path: Path):
     return load(reference_config_path)

@@ -15,7 +15,7 @@ from deedbox.ops.snapshots import resolve_snapshot
 from tests.support.convex_server import ConvexTestServer
 from tests.support.snapshots import StoredFile, community_tables, make_id, snapshot_bytes
 
-KEY = "prod:happy-otter-123|CANARY-deploy-key-0f9e8d7c"
+from tests.ops.canary import DEPLOY_KEY as KEY
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from deedbox.ops.dotenv import parse_env
 from deedbox.ops.records import newest_record
 from deedbox.ops.store import BackupStore
 
-CANARY = "sk_live_CANARY_7f3e9a1b2c4d5e6f"
+from tests.ops.canary import SECRET as CANARY
 KEYS = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SESSION_SECRET", "CONVEX_DEPLOY_KEY", "RESEND_API_KEY"]
 
 
