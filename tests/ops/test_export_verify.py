@@ -12,7 +12,7 @@ from deedbox.cli import app
 from deedbox.errors import CheckFailed, SnapshotError
 from deedbox.ops.checking import compare_summaries, verify_snapshot
 from deedbox.ops.export import export_snapshot
-from deedbox.ops.snapshots import list_snapshots, load_manifest, resolve_snapshot
+from deedbox.ops.snapshots import list_snapshots, resolve_snapshot
 from deedbox.ops.store import BackupStore
 from tests.ops.zips import make_zip
 from tests.support.moto_server import make_backup_bucket
@@ -112,3 +112,22 @@ def test_cli_without_bucket_is_environment_error(reference_config_path, aws):
     res = CliRunner().invoke(app, ["verify", "--config", str(reference_config_path)])
     assert res.exit_code == 2
     assert "no backup bucket" in res.stderr and "Traceback" not in res.output
+
+
+def test_progress_and_key_forms(config, store, small_zip):
+    from deedbox.ops.cli_support import progress_bar
+
+    seen = []
+    manifest = export_snapshot(config, store, from_zip=small_zip, reason="pre-change", now=NOW,
+                               progress=lambda phase, n, total: seen.append((phase, n, total)))
+    assert sum(n for p, n, t in seen if p == "upload") == small_zip.stat().st_size
+    with progress_bar(enabled=True) as bar:  # the rich bar itself (a TTY is not needed to drive it)
+        bar("upload", 10, 20)
+    prefix = manifest["object"]["key"].rsplit("/", 1)[0]
+    assert prefix.endswith("20261127T031500Z-pre-change")
+    for form in (prefix, prefix + "/", prefix + "/snapshot.zip", prefix + "/manifest.json",
+                 "20261127T031500Z-pre-change", f"s3://{store.bucket}/{prefix}/"):
+        ref = resolve_snapshot(store, config, form)
+        assert ref.reason == "pre-change" and ref.complete
+    with pytest.raises(CheckFailed, match="no snapshot at"):
+        resolve_snapshot(store, config, "20990101T000000Z-manual")
