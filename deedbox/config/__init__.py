@@ -22,6 +22,8 @@ from deedbox.config.diagnostics import Diagnostic, Result, sort_key
 from deedbox.config.model import Config
 from deedbox.errors import ConfigError
 
+RECOVERABLE = {"yaml.duplicate-key"}
+
 __all__ = ["Config", "Diagnostic", "Result", "check", "check_text", "load"]
 
 
@@ -40,9 +42,11 @@ def check_text(text: str, *, path: str = "backup.yaml") -> Result:
 
     doc = yamlread.parse(text)
     found = list(doc.diagnostics)
-    if doc.data is not None and not found and not isinstance(doc.data, dict):
+    if doc.data is not None and not isinstance(doc.data, dict):
         found.append(_not_a_mapping(doc))
-    if doc.data is None or found:
+    # A duplicate key is reported and the first value kept, so checking can go on and report
+    # everything else too; any other YAML problem leaves nothing trustworthy to check.
+    if doc.data is None or any(d.rule not in RECOVERABLE for d in found):
         return _result(path, found, doc)
     found += schema.validate(doc)
     found += rules.secret_values(doc)

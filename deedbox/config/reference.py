@@ -21,6 +21,7 @@ YAML_RULES = {
     "yaml.root": "The top level is a list or a single value instead of a mapping.",
     "yaml.key": "A key is a list or mapping instead of a plain scalar.",
     "yaml.tag": "An application-specific tag such as `!secret` (only standard YAML types are allowed).",
+    "yaml.depth": "Mappings and lists nested deeper than 64 levels.",
     "yaml.merge": "A merge key (`<<`) whose value is not a mapping or a list of mappings.",
 }
 SCHEMA_RULES = {

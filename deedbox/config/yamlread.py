@@ -24,6 +24,7 @@ from deedbox.config.diagnostics import Diagnostic, PathT, dotted
 from deedbox.errors import UsageError
 
 MAX_EXPANDED_NODES = 10_000
+MAX_DEPTH = 64  # backup.yaml needs about 6; deeper is an accident or an attack on the stack
 MAX_BYTES = 1_000_000
 _TAB_INDENT = re.compile(r"^( *)\t", re.MULTILINE)
 _PLAIN_STR = "tag:yaml.org,2002:str"
@@ -111,7 +112,7 @@ def parse(text: str) -> Document:
         doc.diagnostics.append(_syntax(err))
         return doc
     except RecursionError:
-        doc.diagnostics.append(_diag(1, 1, (), "yaml.syntax", "the document is nested too deeply"))
+        doc.diagnostics.append(_diag(1, 1, (), "yaml.depth", f"nested deeper than {MAX_DEPTH} levels"))
         return doc
     if root is None:
         doc.diagnostics.append(_diag(1, 1, (), "yaml.empty", "the file has only comments; expected a mapping with version, name, source, ..."))
@@ -160,6 +161,8 @@ class _Converter:
         if isinstance(node, _AliasRef):
             return self.alias(node, path)
         self.count += 1
+        if len(path) > MAX_DEPTH:
+            self._stop(node, path[:MAX_DEPTH + 1], "yaml.depth", f"nested deeper than {MAX_DEPTH} levels")
         if self.count > MAX_EXPANDED_NODES and self.aliases:
             ref, where = self.aliases[0]  # the alias written in the document's own flow
             self._stop(ref, where, "yaml.alias",

@@ -67,7 +67,7 @@ def test_every_rule_has_a_negative_case() -> None:
     covered = {rule for p in NEGATIVE for rule, *_ in _expected(p)[0]}
     covered |= {rule for p in POSITIVE for rule, *_ in _expected(p)[1]}
     documented = {"yaml.empty", "yaml.tab", "yaml.syntax", "yaml.duplicate-key", "yaml.alias", "yaml.root",
-                  "yaml.key", "yaml.tag", "yaml.merge", "schema.required", "schema.additional", "schema.type",
+                  "yaml.key", "yaml.tag", "yaml.merge", "yaml.depth", "schema.required", "schema.additional", "schema.type",
                   "schema.enum", "schema.const", "schema.pattern", "schema.minimum", "schema.maximum",
                   "schema.size", "schema.unique", "schema.oneof", "secret-value"}
     missing = (set(registry()) | documented) - covered
