@@ -8,9 +8,10 @@ output may contain the secret or any 8-character piece of it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import io
-import random
 import re
 import string
 import subprocess
@@ -70,8 +71,8 @@ secrets = st.one_of(
     st.builds(lambda b: "-----BEGIN PRIVATE KEY-----\n" + b + "\n-----END PRIVATE KEY-----", body),
     st.builds(lambda a, b, c: f"eyJ{a}.eyJ{b}.{c}", body, body, body),
     st.builds(lambda n, b: f"prod:{n.lower()[:12]}|{b}", body, body),
-    st.builds(lambda b: "".join(random.Random(b).choice(ALNUM) for _ in range(40)), body).filter(
-        lambda s: sum(c.isdigit() for c in s) >= 2),
+    st.builds(lambda b: base64.b64encode(hashlib.sha256(b.encode()).digest()).decode().rstrip("="), body).filter(
+        lambda s: sum(c.isdigit() for c in s) >= 2),  # 43 random-looking base64 characters
 )
 
 
