@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from deedbox.config import Result, check
-from deedbox.config.diagnostics import Diagnostic
 
 
 def run(*, config: Path, format: str = "text") -> int:  # noqa: A002 - the CLI option's name
@@ -63,4 +62,4 @@ REPORTERS: dict[str, Callable[[Result, TextIO], None]] = {
     "text": report_text, "json": report_json, "github": report_github,
 }
 
-__all__ = ["run", "report_text", "report_json", "report_github", "Diagnostic"]
+__all__ = ["run", "report_text", "report_json", "report_github", "REPORTERS"]

@@ -37,7 +37,7 @@ def check(path: str | Path) -> Result:
 
 def check_text(text: str, *, path: str = "backup.yaml") -> Result:
     """Check YAML text: syntax, schema, secrets, then semantic rules and the model."""
-    from deedbox.config import rules, schema, secretscan, yamlread
+    from deedbox.config import rules, schema, yamlread
     from deedbox.config.model import from_dict
 
     doc = yamlread.parse(text)
