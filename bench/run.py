@@ -1,8 +1,8 @@
 """Run every ``bench/*_bench.py`` (each a child process) and print one summary table.
 
-Each benchmark writes ``bench/out/<name>.json`` with a ``rows`` list of
-``{"metric", "deedbox", "baseline", "ratio"}``; this script prints those rows side by side and
-writes ``bench/out/summary.json``. A failing benchmark is reported and the others still run.
+Each benchmark writes ``bench/out/<name>.json``, ideally with a ``rows`` list of
+``{"metric", "deedbox", "baseline", "ratio"}``; without one, its top-level numbers and per-tool
+``median_s``/``peak_rss_mib`` are listed. Prints one table, writes ``bench/out/summary.json``. A failing benchmark is reported and the others still run.
 
 Usage: ``.venv/bin/python bench/run.py [NAME ...]`` (names without ``_bench.py``; default: all).
 """
@@ -36,9 +36,25 @@ def rows() -> list[dict]:
             doc = json.loads(path.read_text())
         except ValueError:
             continue
-        for row in doc.get("rows", ()):
+        for row in doc.get("rows") or _fallback_rows(doc):
             table.append({"bench": doc.get("name", path.stem), **row})
     return table
+
+
+def _fallback_rows(doc: dict) -> list[dict]:
+    """For benchmarks without ``rows``: their top-level numbers and per-tool medians/RSS."""
+    out: list[dict] = []
+    for key, value in doc.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            column = "ratio" if "ratio" in key else "deedbox"
+            out.append({"metric": key, column: value})
+        elif isinstance(value, dict):
+            for sub in ("median_s", "peak_rss_mib"):
+                if isinstance(value.get(sub), (int, float)):
+                    out.append({"metric": f"{key}.{sub}", "deedbox": value[sub]})
+    return out
 
 
 def fmt(value: object) -> str:
@@ -54,7 +70,7 @@ def main(argv: list[str]) -> int:
     results = [run_one(s) for s in scripts]
     table = rows()
     width = max([len(r["metric"]) for r in table] + [6])
-    print(f"{'bench':<10} {'metric':<{width}} {'deedbox':>10} {'baseline':>10} {'ratio':>7}")
+    print(f"{'bench':<10} {'metric':<{width}} {'deedbox|val':>10} {'baseline':>10} {'ratio':>7}")
     for r in table:
         print(f"{r['bench']:<10} {r['metric']:<{width}} {fmt(r.get('deedbox')):>10} "
               f"{fmt(r.get('baseline')):>10} {fmt(r.get('ratio')):>7}")
