@@ -21,7 +21,8 @@ def run(*, config: Path, from_zip: Path | None, reason: str, bucket: str | None,
                "sha256": obj["sha256"], "version_id": obj["version_id"],
                "manifest": obj["key"].rsplit("/", 1)[0] + "/manifest.json",
                "tables": len(snap["tables"]), "documents": docs,
-               "storage_files": snap["storage"]["count"], "reason": manifest["reason"]}
+               "storage_files": snap["storage"]["count"], "reason": manifest["reason"],
+               "source": manifest["source"]["kind"], "convex_start_ts": manifest["source"]["start_ts"]}
     emit(format, summary, [
         f"stored s3://{store.bucket}/{obj['key']} ({obj['size']} bytes, sha256 {obj['sha256'][:16]}…)",
         f"{len(snap['tables'])} tables, {docs} documents, {snap['storage']['count']} storage files",

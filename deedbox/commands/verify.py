@@ -8,7 +8,7 @@ from pathlib import Path
 def run(*, config: Path, snapshot: str, read_data: bool, bucket: str | None, format: str) -> int:
     from deedbox.ops.checking import verify_snapshot
     from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.snapshots import resolve_snapshot
+    from deedbox.ops.snapshots import list_snapshots, resolve_snapshot
     from deedbox.ops.store import BackupStore
 
     cfg = load_config(config)
@@ -16,9 +16,12 @@ def run(*, config: Path, snapshot: str, read_data: bool, bucket: str | None, for
     ref = resolve_snapshot(store, cfg, snapshot)
     result = verify_snapshot(store, ref, read_data=read_data)
     mode = "read-data" if read_data else "structure"
+    incomplete = [r.prefix for r in list_snapshots(store, cfg.source.convex.deployment)
+                  if not r.complete and r.timestamp > ref.timestamp]
     doc = {"snapshot": ref.prefix, "bucket": store.bucket, "mode": mode,
-           "ok": result.ok, "problems": result.problems}
+           "ok": result.ok, "problems": result.problems, "newer_incomplete": incomplete}
     lines = [f"{'ok' if result.ok else 'FAILED'}: {ref.prefix} ({mode})"]
     lines += [f"  {p}" for p in result.problems]
+    lines += [f"  note: newer incomplete snapshot (no manifest, ignored): {p}" for p in incomplete]
     emit(format, doc, lines)
     return 0 if result.ok else 1
