@@ -231,3 +231,12 @@ def test_find_document_in_a_nested_component(tmp_path):
     assert found is not None and found.document["_id"] == docs[0]["_id"]
     assert find_document(path, table="t", doc_id=docs[0]["_id"]) is None
     assert find_document(path, table="t", doc_id=docs[0]["_id"], component="zzz") is None
+
+
+def test_ids_are_validated_even_after_their_prefix_was_seen():
+    good = ids(10001)
+    for bad in (good[:-1], good + "0", good[:-1] + "!", "i" + good[1:]):
+        line = b'{"_id": "%s", "_creationTime": 1.0}' % bad.encode()
+        rows = [b'{"_id": "%s", "_creationTime": 1.0}' % good.encode(), line]
+        with pytest.raises(SnapshotError, match=r"^t/documents.jsonl line 2: invalid _id"):
+            summarize(zip_of([Table("t", 10001, raw_lines=rows)]))
