@@ -16,13 +16,19 @@ PathT = tuple[str | int, ...]
 
 
 def dotted(path: PathT) -> str:
-    """``("drills", "checks", 1, "expect")`` -> ``"drills.checks[1].expect"``."""
+    """``("drills", "checks", 1, "expect")`` -> ``"drills.checks[1].expect"``.
+
+    A key that looks like a secret is shown as ``<redacted>``: paths are printed too.
+    """
+    from deedbox.config.secretscan import secret_kind  # secretscan imports this module
+
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = "<redacted>" if secret_kind(str(part)) else str(part)
+            out += f".{text}" if out else text
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Iterator
 
 from deedbox.config.diagnostics import Diagnostic
 from deedbox.config.rules import at, get, rule
+from deedbox.config.secretscan import describe
 from deedbox.config.yamlread import Document
 
 
@@ -22,9 +23,9 @@ def media_references(doc: Document) -> Iterator[Diagnostic]:
         return
     for i, name in enumerate(media.get("classes", ())):
         if name not in source["classes"]:
-            known = ", ".join(source["classes"])
+            known = ", ".join(describe(k) for k in source["classes"])
             yield at(doc, ("backups", "media", "classes", i), "reference",
-                     f"media class '{name}' is not defined in source.media.classes (defined: {known})")
+                     f"media class {describe(name)} is not defined in source.media.classes (defined: {known})")
 
 
 @rule("media-mode")
@@ -94,7 +95,7 @@ def duplicate_names(doc: Document) -> Iterator[Diagnostic]:
         for i, name in enumerate(values):
             seen[name] += 1
             if seen[name] == 2:
-                yield at(doc, base + (i,), "duplicate-name", f"{what} '{name}' is listed twice")
+                yield at(doc, base + (i,), "duplicate-name", f"{what} {describe(name)} is listed twice")
 
 
 @rule("compliance-trial")

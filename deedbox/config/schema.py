@@ -49,10 +49,10 @@ def _def_names() -> dict[int, str]:
 
 def validate(doc: Document) -> list[Diagnostic]:
     """Every schema error of ``doc.data``, each at the position of the node it is about."""
-    out: list[Diagnostic] = []
+    out: dict[Diagnostic, None] = {}  # ordered set: jsonschema repeats `required` per missing key
     for error in validator().iter_errors(doc.data):
-        out.extend(_explain(error, doc))
-    return out
+        out.update(dict.fromkeys(_explain(error, doc)))
+    return list(out)
 
 
 def _explain(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:

@@ -21,6 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from deedbox.config.diagnostics import Diagnostic, PathT, dotted
+from deedbox.config.secretscan import describe
 from deedbox.errors import UsageError
 
 MAX_EXPANDED_NODES = 10_000
@@ -203,7 +204,7 @@ class _Converter:
             value = self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:
             line, col = _mark(node)
-            self.doc.diagnostics.append(_diag(line, col, path, "yaml.tag", f"unsupported YAML tag {node.tag!r}" if "tag" in str(err.problem) else "invalid YAML value"))
+            self.doc.diagnostics.append(_diag(line, col, path, "yaml.tag", f"unsupported YAML tag {describe(node.tag)}" if "tag" in str(err.problem) else "invalid YAML value"))
             return None
         if isinstance(value, bytes):
             return node.value
@@ -222,7 +223,7 @@ class _Converter:
             if key in out:
                 line, col = _mark(key_node)
                 self.doc.diagnostics.append(_diag(line, col, path + (key,), "yaml.duplicate-key",
-                                                  f"duplicate key '{key}' (first at line {self.doc.keys[path + (key,)][0]})"))
+                                                  f"duplicate key {describe(key)} (first at line {self.doc.keys[path + (key,)][0]})"))
                 continue
             self.doc.keys[path + (key,)] = _mark(key_node)
             out[key] = self.value(value_node, path + (key,))

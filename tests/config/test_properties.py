@@ -96,7 +96,7 @@ def dump(doc: Any) -> str:
 def mutated(draw: st.DrawFn) -> tuple[str, str | None]:
     """A mutated reference document as YAML text, and the secret it contains (if any)."""
     doc = yaml.safe_load(dump(REFERENCE))  # a deep copy with the same shape
-    kind = draw(st.sampled_from(["delete", "type", "unknown", "duplicate", "secret"]))
+    kind = draw(st.sampled_from(["delete", "type", "unknown", "duplicate", "secret", "secret"]))
     secret = None
     if kind == "delete":
         delete(doc, draw(st.sampled_from(REQUIRED)))
@@ -110,7 +110,13 @@ def mutated(draw: st.DrawFn) -> tuple[str, str | None]:
         target[draw(st.from_regex(r"\Az[a-z_]{2,12}\Z"))] = draw(st.one_of(st.integers(), st.text(ALNUM, max_size=10)))
     elif kind == "secret":
         secret = draw(secrets)
-        put(doc, draw(st.sampled_from(STRINGS)), secret)
+        if draw(st.booleans()):
+            put(doc, draw(st.sampled_from(STRINGS)), secret)
+        else:  # as a key, where the path would show it
+            target = doc
+            for part in draw(st.sampled_from(mappings(REFERENCE))):
+                target = target[part]
+            target[secret] = 1
     text = dump(doc)
     if kind == "duplicate":
         lines = text.splitlines()
