@@ -157,6 +157,8 @@ def _table_of(doc_id: object) -> int:
             return hit[0]
     number = decode_id(doc_id)[0]  # type: ignore[arg-type]
     if number < 16384:
+        if len(_PREFIXES) > 100_000:  # bounded: at most 4096 prefixes per table anyway
+            _PREFIXES.clear()
         _PREFIXES[doc_id[:4]] = (number, len(doc_id))  # type: ignore[index]
     return number
 
