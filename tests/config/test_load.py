@@ -82,3 +82,44 @@ def test_load_raises_config_error_with_positions(tmp_path: Path, reference_confi
 def test_load_missing_file_is_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         load(tmp_path / "nope.yaml")
+
+
+POSITIVE = Path(__file__).parent / "cases" / "positive"
+
+
+def test_self_hosted_model() -> None:
+    cfg = load(POSITIVE / "self-hosted.yaml")
+    assert cfg.source.convex.self_hosted and cfg.source.convex.deployment == "10.0.0.5-3210"
+    assert cfg.drills.target.kind == "self-hosted" and cfg.drills.target.project is None
+    assert cfg.drills.target.admin_key == EnvRef("CONVEX_SELF_HOSTED_ADMIN_KEY")
+    assert cfg.drills.checks[0].expect == Expectation(equals=[], has_equals=True)
+    assert cfg.drills.checks[1].expect == Expectation(is_null=True)
+    assert cfg.backups.secrets.keys[1] == SecretKey("STRIPE_SECRET_KEY", 365)
+    assert (cfg.destination.storage.expire_after_days, cfg.destination.storage.archive_after_days) == (90, 30)
+    assert cfg.notifications.on == ("failure", "stale", "success")
+
+
+def test_media_models() -> None:
+    sync = load(POSITIVE / "media-sync-endpoint.yaml")
+    assert sync.source.media.endpoint_url == "https://abc123.r2.cloudflarestorage.com"
+    assert sync.source.media.secret_access_key == EnvRef("R2_SECRET_ACCESS_KEY")
+    assert (sync.backups.media.mode, sync.backups.media.schedule) == ("sync", "rate(1 hour)")
+    subset = load(POSITIVE / "media-classes-subset.yaml")
+    assert [c.name for c in subset.media_classes()] == ["images", "video", "recordings"]
+    assert subset.destination.storage.archive_after_days is None
+    assert subset.destination.replica.replication_time_control is False
+
+
+def test_anchors_and_merge_keys_resolve() -> None:
+    cfg = load(POSITIVE / "anchors-merge.yaml")
+    assert cfg.source.media.region == "us-east-1"
+    assert [(c.name, c.prefix) for c in cfg.source.media.classes] == [("images", "uploads/"), ("avatars", "uploads/")]
+    assert [(c.name, c.query) for c in cfg.drills.checks] == [("feed", "posts:feed"), ("feed again", "posts:feed")]
+
+
+def test_minimal_defaults() -> None:
+    cfg = load(POSITIVE / "minimal.yaml")
+    assert cfg.drills is None and cfg.notifications is None and cfg.source.media is None
+    assert cfg.destination.replica is None and cfg.destination.protect is False
+    assert cfg.source.convex.deploy_key == EnvRef("CONVEX_DEPLOY_KEY")
+    assert cfg.runner.branch == "main" and cfg.backups.backend.include_file_storage is True
