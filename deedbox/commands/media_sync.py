@@ -14,7 +14,8 @@ def run(*, config: Path, backfill: bool, bucket: str | None, format: str) -> int
     store = BackupStore.resolve(cfg, bucket)
     record = sync_media(cfg, store, backfill=backfill)
     doc = {k: v for k, v in record.items() if k != "index"}
-    lines = [f"media {record['mode']} ({record['method']}) → s3://{store.bucket}"]
+    how = record["method"] if record["mode"] == "sync" or backfill else "replication check"
+    lines = [f"media {record['mode']} ({how}) → s3://{store.bucket}"]
     for name, c in record["classes"].items():
         parts = [f"{k} {v}" for k, v in c.items() if not isinstance(v, dict)]
         lines.append(f"  {name}: " + ", ".join(parts))
