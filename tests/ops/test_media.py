@@ -123,3 +123,50 @@ def test_cli_media_sync(config, bucket, aws, tmp_path, reference_config_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["ok"] and out["record_key"].startswith("records/media-sync/") and "index" not in out
+
+
+def test_corruption_in_transit_is_caught(config, store, aws, other_endpoint, monkeypatch):
+    """Streamed path: bytes that do not hash to the source ETag are never stored as a copy."""
+    import io
+
+    from deedbox.ops.media import Source
+
+    other_endpoint.reset()
+    _seed(other_endpoint.client("s3", "us-east-1"))
+    cfg = _sync_config(config, endpoint_url=other_endpoint.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    source = Source(cfg)
+
+    def flip(http_response, parsed, **_):  # a bit flipped on the wire, after S3 sent it
+        if "Body" in parsed and parsed.get("ContentLength", 0) > 1000:
+            data = bytearray(parsed["Body"].read())
+            data[0] ^= 1
+            parsed["Body"] = io.BytesIO(bytes(data))
+
+    source.client.meta.events.register("after-call.s3.GetObject", flip)
+    record = sync_media(cfg, store, source=source)
+    assert not record["ok"] and record["error_count"] == 1  # only intro.mp4 (5000 B) is tampered with
+    assert any("do not match the source ETag" in e for e in record["errors"])
+    assert not store.exists("media/video/courses/intro.mp4")
+
+
+def test_source_changed_during_sync_is_not_copied_blindly(config, store, aws):
+    """Server-side path: the copy is pinned to the listed ETag; a change in between is an error."""
+    from deedbox.ops.media import Source
+
+    src = aws.client("s3", "us-east-1")
+    _seed(src)
+    cfg = _sync_config(config)
+    source = Source(cfg)
+
+    def change(params, **_):
+        if params.get("Key") == "uploads/b.png":
+            src.put_object(Bucket=SRC, Key="uploads/b.png", Body=b"changed meanwhile")
+
+    source.client.meta.events.register("before-parameter-build.s3.HeadObject", change)
+    record = sync_media(cfg, store, source=source)
+    assert record["error_count"] == 1 and "uploads/b.png" in record["errors"][0]
+    assert not store.exists("media/images/uploads/b.png")
+    source.client.meta.events.unregister("before-parameter-build.s3.HeadObject", change)
+    assert sync_media(cfg, store, source=source)["ok"]  # the next run copies the new version
+    assert store.get_bytes("media/images/uploads/b.png") == b"changed meanwhile"
