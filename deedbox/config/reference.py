@@ -140,6 +140,9 @@ def render() -> str:
         "line, column, dotted path (`drills.checks[1].expect`), rule id and message; values that may be "
         "secrets are never echoed.",
         "",
+        "In pre-commit, use the `deedbox-validate` hook from this repository's `.pre-commit-hooks.yaml`; "
+        "it validates every `backup.yaml`/`backup.yml` being committed and exits with the worst result.",
+        "",
         "## Keys",
         "",
         *_sections(root, ""),
