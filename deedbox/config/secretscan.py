@@ -26,8 +26,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _AWS_SECRET = re.compile(r"(?<![0-9A-Za-z/+=])[0-9A-Za-z/+=]{40}(?![0-9A-Za-z/+=])")
 _TOKEN = re.compile(r"[^\s\"'`,;()\[\]{}<>]+")
 _NOT_SECRET = re.compile(
-    r"^(?:[a-z][a-z0-9+.-]*://|arn:|/|\./|\.\./|~/)"          # URLs, ARNs, absolute/relative paths
-    r"|^[a-z0-9._-]+(?:/[a-z0-9._-]+)+/?$"                    # lower-case relative paths
+    r"^(?:[a-z][a-z0-9+.-]*://|arn:)"                         # URLs, ARNs
+    # lower-case paths only: base64 secrets also contain and may start with "/" (found by hypothesis)
+    r"|^(?:/|\./|\.\./|~/)?[a-z0-9._-]+(?:/[a-z0-9._-]+)*/?$"
     r"|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"  # UUIDs
 )
 MIN_ENTROPY_LENGTH = 32
