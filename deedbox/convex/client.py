@@ -1,7 +1,7 @@
 """Convex deployment HTTP API client: snapshot export/download, ZIP import, functions.
 
 Follows the Convex CLI's conventions (``CONVEX_DEPLOY_KEY``, or ``CONVEX_SELF_HOSTED_URL`` +
-``CONVEX_SELF_HOSTED_ADMIN_KEY``) and its endpoints (see /work/shared/reference/convex.md).
+``CONVEX_SELF_HOSTED_ADMIN_KEY``) and its endpoints (see the project design notes on the Convex HTTP API).
 Function arguments and results travel in ``convex_encoded_json`` through the ``convex``
 package's codec; results come back as plain Python values (Int64 as ``int``, bytes as ``bytes``).
 Every wait has a deadline; keys never appear in messages or logs.
