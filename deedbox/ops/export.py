@@ -2,11 +2,16 @@
 
 The order is the whole point (restic's): (1) get the ZIP (a given file, or a live Convex export
 spooled to a temporary file so memory stays bounded), (2) read it once with the snapshot reader
-to build the summary (tables, counts, digests; a corrupt ZIP stops here and nothing is stored),
-(3) stream it into ``backend/<deployment>/<ts>-<reason>/snapshot.zip`` hashing as it goes,
-(4) ask S3 what it stored (size, checksum, version) and compare, (5) only then write
-``manifest.json``. A run killed anywhere before (5) leaves a folder without a manifest, which
-every reader treats as incomplete; the next run picks a new timestamp and completes.
+to build the summary (tables, counts, digests) while (3) streaming it into
+``backend/<deployment>/<ts>-<reason>/snapshot.zip``, hashing as it goes, (4) ask S3 what it
+stored (size, checksum, version) and compare, (5) only then write ``manifest.json``.
+
+(2) and (3) run at the same time (the summary in a worker thread; zlib and hashlib release the
+GIL), but the upload cannot *complete* before the summary has succeeded: the body's last read
+waits for it (``put_new(gate=...)``), and a failed summary fails the upload, so a corrupt ZIP
+leaves nothing stored (a multipart upload is aborted; a single PUT is never sent). A run killed
+anywhere before (5) leaves at most a folder without a manifest, which every reader treats as
+incomplete; the next run picks a new timestamp and completes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,11 +46,13 @@ def export_snapshot(config: Any, store: BackupStore, *, from_zip: Path | None = 
         raise UsageError(f"--reason must be one of {', '.join(REASONS)}, not {reason!r}")
     deployment = config.source.convex.deployment
     with _snapshot_file(config, from_zip, client, progress) as (path, live):
-        summary = _summarize(path)
         prefix = _free_prefix(store, deployment, reason, now or datetime.now(timezone.utc))
         size = path.stat().st_size
         tick = (lambda n: progress("upload", n, size)) if progress else None
-        put = store.put_new(prefix + SNAPSHOT_FILE, path, content_type="application/zip", progress=tick)
+        with _Summary(path) as summarizing:
+            put = store.put_new(prefix + SNAPSHOT_FILE, path, content_type="application/zip",
+                                progress=tick, gate=summarizing.gate)
+            summary = summarizing.result()
         stored = check_stored(store, put)
         manifest = build_manifest(deployment=deployment, prefix=prefix, reason=reason, put=put,
                                   stored_checksum=stored, summary=summary, live=live,
@@ -53,10 +62,46 @@ def export_snapshot(config: Any, store: BackupStore, *, from_zip: Path | None = 
     return manifest
 
 
-def _summarize(path: Path) -> dict:
+def _summarize(path: Path, stop: threading.Event | None = None) -> dict:
     from deedbox.convex.snapshot import summarize
 
-    return summarize(path).to_dict()
+    def check(_: int) -> None:
+        if stop is not None and stop.is_set():
+            raise _Stopped()
+
+    return summarize(path, progress=check if stop is not None else None).to_dict()
+
+
+class _Stopped(Exception):
+    """The upload failed first: the summary is no longer needed."""
+
+
+class _Summary:
+    """``_summarize(path)`` in a worker thread, beside the upload of the same file.
+
+    ``gate`` is the upload's gate: it raises the summary's error as soon as there is one, and
+    at the end of the body it waits for the summary, so nothing completes before it succeeded.
+    Leaving the block early (the upload failed) stops the summary at its next chunk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="deedbox-summary")
+        self._future = self._pool.submit(_summarize, path, self._stop)
+
+    def __enter__(self) -> "_Summary":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True)
+
+    def gate(self, at_end: bool) -> None:
+        if at_end or self._future.done():
+            self._future.result()
+
+    def result(self) -> dict:
+        return self._future.result()
 
 
 @contextmanager

@@ -5,8 +5,11 @@ When one set of credentials reaches both stores (the source is AWS S3, no ``endp
 copy is server-side (``CopyObject``, the bytes never pass through the runner); for another S3
 API (R2, MinIO: ``endpoint_url`` + credential env refs) the object is streamed (GET → upload)
 and its MD5 is checked against the source ETag on the way when that ETag is a plain MD5. Both
-paths pin the source version they planned for (``If-Match`` / ``CopySourceIfMatch``) and store
-the source ETag as ``source-etag`` metadata. Nothing in the destination is ever deleted.
+paths pin the source version they planned for (``If-Match`` / ``CopySourceIfMatch``). A server-side
+copy is one ``CopyObject`` with ``MetadataDirective=COPY`` (content type and user metadata kept by
+S3, no HeadObject); the source ETag it came from is kept in the run record's index. Streamed
+copies (and copies above 5 GiB) also store it as ``source-etag`` metadata. Nothing in the
+destination is ever deleted.
 
 ``replicate`` mode (S3 replication does the copying) only reports: objects per class in source
 and destination, objects missing (older than ``REPLICATION_GRACE``) or still lagging, and a
@@ -88,19 +91,20 @@ class Copier:
         return self._streamed(obj, key)
 
     def _server_side(self, obj: SourceObject, key: str) -> str:
-        src = self.source.client.head_object(Bucket=self.source.bucket, Key=obj.key, IfMatch=_quoted(obj.etag))
-        meta = {**src.get("Metadata", {}), META_SOURCE_ETAG: obj.etag}
+        """One ``CopyObject`` (``MetadataDirective=COPY``: S3 keeps the content type and user
+        metadata); the source ETag goes into the run's record index, not onto the object."""
         copy_source = {"Bucket": self.source.bucket, "Key": obj.key}
         s3, bucket = self.store.s3, self.store.bucket
-        if obj.size > COPY_LIMIT:
+        if obj.size > COPY_LIMIT:  # a multipart copy does not carry metadata over by itself
+            src = self.source.client.head_object(Bucket=self.source.bucket, Key=obj.key,
+                                                 IfMatch=_quoted(obj.etag))
+            meta = {**src.get("Metadata", {}), META_SOURCE_ETAG: obj.etag}
             s3.copy(copy_source, bucket, key, Config=TRANSFER, ExtraArgs={
-                "Metadata": meta, "MetadataDirective": "REPLACE",
+                "Metadata": meta, "MetadataDirective": "REPLACE", "CopySourceIfMatch": _quoted(obj.etag),
                 "ContentType": src.get("ContentType", "binary/octet-stream")})
             return self.store.head(key).etag
         resp = s3.copy_object(CopySource=copy_source, CopySourceIfMatch=_quoted(obj.etag), Bucket=bucket,
-                              Key=key, Metadata=meta, MetadataDirective="REPLACE",
-                              ContentType=src.get("ContentType", "binary/octet-stream"),
-                              ChecksumAlgorithm="SHA256")
+                              Key=key, MetadataDirective="COPY", ChecksumAlgorithm="SHA256")
         return resp["CopyObjectResult"]["ETag"].strip('"')
 
     def _streamed(self, obj: SourceObject, key: str) -> str:

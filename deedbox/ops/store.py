@@ -95,8 +95,9 @@ class HashingReader(io.RawIOBase):
     """
 
     def __init__(self, raw: BinaryIO, *, config: TransferConfig | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
-        self._raw, self._progress = raw, progress
+                 progress: Callable[[int], None] | None = None,
+                 gate: Callable[[bool], None] | None = None) -> None:
+        self._raw, self._progress, self._gate = raw, progress, gate
         self.config = config or TRANSFER
         self._part_size = self.config.multipart_chunksize
         self.sha256, self.size = hashlib.sha256(), 0
@@ -107,6 +108,11 @@ class HashingReader(io.RawIOBase):
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
+        if self._gate is not None:
+            # gate(False) may stop the upload early; gate(True) runs on a short read (the end of
+            # a file; s3transfer sends a body shorter than the threshold without reading on to
+            # b""), so the final request (PUT / CompleteMultipartUpload) waits for it
+            self._gate(n is None or n < 0 or len(data) < n)
         self._consume(data)
         return data
 
@@ -181,8 +187,14 @@ class BackupStore:
     def put_new(self, key: str, body: bytes | BinaryIO | Path, *,
                 content_type: str = "application/octet-stream",
                 metadata: dict[str, str] | None = None,
-                progress: Callable[[int], None] | None = None) -> PutResult:
-        """Store ``body`` at ``key`` unless something is there already; never overwrites."""
+                progress: Callable[[int], None] | None = None,
+                gate: Callable[[bool], None] | None = None) -> PutResult:
+        """Store ``body`` at ``key`` unless something is there already; never overwrites.
+
+        ``gate(at_end)`` (streamed bodies only) is called on every read of the body; whatever it
+        raises fails the upload before it completes (a multipart upload is aborted, a single PUT
+        never sent). ``at_end`` is True on the read that ends the body: a gate can wait there.
+        """
         if self.exists(key):
             raise StorageError(f"refusing to overwrite s3://{self.bucket}/{key}: it already exists")
         if isinstance(body, (bytes, bytearray)):
@@ -190,8 +202,8 @@ class BackupStore:
         if isinstance(body, Path):
             with body.open("rb") as fh:
                 return self._put_stream(key, fh, content_type, metadata or {}, progress,
-                                        transfer_for(body.stat().st_size))
-        return self._put_stream(key, body, content_type, metadata or {}, progress, TRANSFER)
+                                        transfer_for(body.stat().st_size), gate)
+        return self._put_stream(key, body, content_type, metadata or {}, progress, TRANSFER, gate)
 
     def _put_small(self, key: str, data: bytes, content_type: str, metadata: dict) -> PutResult:
         digest = hashlib.sha256(data)
@@ -207,8 +219,9 @@ class BackupStore:
                          base64.b64encode(digest.digest()).decode())
 
     def _put_stream(self, key: str, raw: BinaryIO, content_type: str, metadata: dict,
-                    progress: Callable[[int], None] | None, config: TransferConfig) -> PutResult:
-        reader = HashingReader(raw, config=config, progress=progress)
+                    progress: Callable[[int], None] | None, config: TransferConfig,
+                    gate: Callable[[bool], None] | None = None) -> PutResult:
+        reader = HashingReader(raw, config=config, progress=progress, gate=gate)
         extra = {"ContentType": content_type, "Metadata": metadata, "ChecksumAlgorithm": "SHA256"}
         self._guarded.add(key)
         try:

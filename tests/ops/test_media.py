@@ -40,8 +40,10 @@ def test_server_side_sync_first_noop_changed(config, store, aws):
     assert first["ok"] and first["method"] == "server-side copy"
     assert {k: c["copied"] for k, c in first["classes"].items()} == {"images": 2, "video": 1, "recordings": 1}
     head = store.s3.head_object(Bucket=store.bucket, Key="media/images/uploads/a.png")
-    assert head["Metadata"]["owner"] == "u1" and head["Metadata"]["source-etag"]
+    assert head["Metadata"] == {"owner": "u1"}  # MetadataDirective=COPY: kept by S3, nothing added
     assert head["ContentType"] == "image/png"
+    src_etag = src.head_object(Bucket=SRC, Key="uploads/a.png")["ETag"].strip('"')
+    assert first["index"]["media/images/uploads/a.png"] == [src_etag, head["ETag"].strip('"')]
     assert store.get_bytes("media/video/courses/intro.mp4") == FILES["courses/intro.mp4"]
 
     again = sync_media(cfg, store)
@@ -159,14 +161,35 @@ def test_source_changed_during_sync_is_not_copied_blindly(config, store, aws):
     cfg = _sync_config(config)
     source = Source(cfg)
 
-    def change(params, **_):
-        if params.get("Key") == "uploads/b.png":
+    pinned = []
+
+    def change(params, **_):  # the source changes between the listing and the copy
+        if params.get("Key") == "media/images/uploads/b.png":
             src.put_object(Bucket=SRC, Key="uploads/b.png", Body=b"changed meanwhile")
 
-    source.client.meta.events.register("before-parameter-build.s3.HeadObject", change)
+    def s3_precondition(request, **_):
+        """moto 5 ignores ``x-amz-copy-source-if-match``; answer as S3 documents it (412)."""
+        from urllib.parse import unquote
+
+        from botocore.exceptions import ClientError
+
+        want = request.headers["x-amz-copy-source-if-match"]
+        want = want.decode() if isinstance(want, bytes) else want
+        source_key = unquote(str(request.headers["x-amz-copy-source"], "utf-8")
+                             if isinstance(request.headers["x-amz-copy-source"], bytes)
+                             else request.headers["x-amz-copy-source"]).split("/", 1)[1]
+        pinned.append(source_key)
+        if src.head_object(Bucket=SRC, Key=source_key)["ETag"] != want:
+            raise ClientError({"Error": {"Code": "PreconditionFailed", "Message": "At least one of the "
+                                         "pre-conditions you specified did not hold"}}, "CopyObject")
+
+    store.s3.meta.events.register("before-parameter-build.s3.CopyObject", change)
+    store.s3.meta.events.register("before-send.s3.CopyObject", s3_precondition)
     record = sync_media(cfg, store, source=source)
+    assert sorted(pinned) == sorted(k for k in FILES if not k.startswith("other/"))  # every copy pinned
     assert record["error_count"] == 1 and "uploads/b.png" in record["errors"][0]
     assert not store.exists("media/images/uploads/b.png")
-    source.client.meta.events.unregister("before-parameter-build.s3.HeadObject", change)
+    store.s3.meta.events.unregister("before-parameter-build.s3.CopyObject", change)
+    store.s3.meta.events.unregister("before-send.s3.CopyObject", s3_precondition)
     assert sync_media(cfg, store, source=source)["ok"]  # the next run copies the new version
     assert store.get_bytes("media/images/uploads/b.png") == b"changed meanwhile"
