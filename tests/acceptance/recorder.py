@@ -67,7 +67,10 @@ class EchoMocks(pmocks.Mocks):
     def new_resource(self, args: pmocks.MockResourceArgs):
         outputs = dict(args.inputs)
         rid = f"{args.name}-id"
-        if args.typ.startswith("aws:"):
+        if args.typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):  # as AWS names them
+            outputs.setdefault("bucket", args.name)
+            outputs.setdefault("arn", f"arn:aws:s3:::{outputs['bucket']}")
+        elif args.typ.startswith("aws:"):
             outputs.setdefault("arn", f"arn:aws:mock:::{args.name}")
         return rid, outputs
 

@@ -149,7 +149,7 @@ def test_backup_store_replicates_cross_region_with_replica_key_and_no_delete_mar
         assert rule["deleteMarkerReplication"]["status"] == "Disabled"
         assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"]["status"] == "Enabled"
         dest = rule["destination"]
-        assert dest["bucket"] == f"arn:aws:mock:::{replica['name']}"
+        assert dest["bucket"] == f"arn:aws:s3:::{replica['inputs']['bucket']}"
         replica_key = key_by_arn(graph, dest["encryptionConfiguration"]["replicaKmsKeyId"])
         assert provider_region(replica_key, by_urn) == REPLICA_REGION != DEST_REGION
         if CFG["destination"]["replica"].get("replication_time_control"):
