@@ -131,3 +131,23 @@ def test_progress_and_key_forms(config, store, small_zip):
         assert ref.reason == "pre-change" and ref.complete
     with pytest.raises(CheckFailed, match="no snapshot at"):
         resolve_snapshot(store, config, "20990101T000000Z-manual")
+
+
+@pytest.mark.parametrize("pad", [0, 20_000])  # one PUT / a multipart upload (> 8 MiB)
+def test_snapshot_bad_at_its_end_stores_nothing(config, store, tmp_path, pad):
+    """The summary runs beside the upload; a document that is wrong at the very end of the ZIP
+    must still leave nothing stored: no object, no manifest, no multipart upload left open."""
+    from deedbox.convex.ids import encode_id
+    from deedbox.convex.writer import TableData, write_snapshot
+    from tests.ops.zips import documents
+
+    posts = documents(10002, 1500 if pad else 3, pad=pad)
+    stray = json.dumps({"_id": encode_id(10001, b"\x05" * 16), "_creationTime": 1.7e12}).encode()
+    bad = tmp_path / "bad.zip"
+    write_snapshot(bad, [TableData("", "users", 10001, documents(10001, 2)),
+                         TableData("", "posts", 10002, posts + [stray])])
+    assert (bad.stat().st_size > 16 * 2 ** 20) == bool(pad)
+    with pytest.raises(SnapshotError, match="holds _id"):
+        export_snapshot(config, store, from_zip=bad, reason="manual", now=NOW)
+    assert list(store.list("backend/")) == []
+    assert store.s3.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
