@@ -35,6 +35,7 @@ from deedbox.ops.drill_report import FAILED, PASSED, CheckOutcome, DrillReport, 
 from deedbox.ops.restore import VerifiedSnapshot, local_copy, verified_snapshot
 from deedbox.ops.snapshots import format_ts
 from deedbox.topology.drill import drill_tags
+from deedbox.topology.names import PREFIXES
 
 STEPS = ("verify snapshot", "stack up", "code push", "import snapshot", "round trip", "checks",
          "teardown", "report upload")
@@ -234,7 +235,7 @@ class Drill:
     def _upload(self) -> str:
         import json
 
-        prefix = f"drills/{format_ts(self.started)}/"
+        prefix = f"{PREFIXES['drills']}{format_ts(self.started)}/"
         keys = [prefix + "report.json", prefix + "report.md"]
         self.report.report_keys = keys
         body = json.dumps(self.report.to_dict(), indent=2, sort_keys=True, default=str) + "\n"

@@ -16,8 +16,9 @@ from typing import Any
 from deedbox.errors import DeedboxError
 from deedbox.ops.drill_backend import StackBackend, StackInfo
 from deedbox.topology.drill import TAG_EXPIRES
+from deedbox.topology.names import PREFIXES
 
-REPORTS_PREFIX = "drills/"
+REPORTS_PREFIX = PREFIXES["drills"]
 
 
 @dataclass(frozen=True)

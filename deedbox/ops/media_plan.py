@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from deedbox.topology.names import PREFIXES
+
 META_SOURCE_ETAG = "source-etag"
 
 
@@ -37,7 +39,7 @@ class ClassPlan:
 def dest_key(mode: str, cls: str, source_key: str) -> str:
     """``media/<class>/<source key>`` for sync; replication keeps the source key (S3 cannot
     rewrite key prefixes when it replicates), so replicate mode compares like with like."""
-    return source_key if mode == "replicate" else f"media/{cls}/{source_key}"
+    return source_key if mode == "replicate" else f"{PREFIXES['media']}{cls}/{source_key}"
 
 
 def plan_class(cls: str, mode: str, source: list[SourceObject], dest: dict[str, Any],

@@ -13,8 +13,9 @@ from typing import Any
 
 from deedbox.ops.snapshots import format_ts, parse_ts
 from deedbox.ops.store import BackupStore
+from deedbox.topology.names import PREFIXES
 
-ROOT = "records/"
+ROOT = PREFIXES["records"]
 
 
 def record_key(kind: str, moment: datetime) -> str:

@@ -22,8 +22,9 @@ import deedbox
 from deedbox.errors import CheckFailed
 from deedbox.ops.snapshots import SnapshotRef, format_ts, resolve_snapshot
 from deedbox.ops.store import BackupStore
+from deedbox.topology.names import PREFIXES
 
-RESTORES_PREFIX = "restores/"
+RESTORES_PREFIX = PREFIXES["restores"]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from deedbox.errors import CheckFailed
+from deedbox.topology.names import PREFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from deedbox.ops.store import BackupStore
@@ -64,7 +65,7 @@ def parse_ts(text: str) -> datetime:
 
 
 def backend_root(deployment: str) -> str:
-    return f"backend/{deployment}/"
+    return f"{PREFIXES['backend']}{deployment}/"
 
 
 def folder_prefix(deployment: str, moment: datetime, reason: str) -> str:

@@ -12,8 +12,36 @@ loads the config and exports them. Components (``deedbox:<module>:<Type>``):
 
 Names, ARNs and policy documents come from pure modules (``names``, ``layout``, ``documents``,
 ``access``); components only wire them into resources.
+
+``declare`` is imported on first use, so the pure modules (``names.PREFIXES``, which operations
+read) do not pay for importing Pulumi.
 """
 
-from deedbox.topology.declare import declare
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
 
 __all__ = ["declare"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "declare":
+        from deedbox.topology.declare import declare
+
+        return declare
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Keeps ``deedbox.topology.declare`` the function: importing the submodule of that name binds
+    the module here (the import system does), which would shadow ``__getattr__``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "declare" and isinstance(value, types.ModuleType):
+            value = value.declare
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Iterable, Sequence
 
-from deedbox.topology.documents import Document, Statement, document, role_grant, statement
+from deedbox.topology.documents import SOURCE_READ_ACTIONS, Document, Statement, document, role_grant, statement
 from deedbox.topology.names import GITHUB_OIDC_HOST, STS_AUDIENCE
 
 RUNNER_FORBIDDEN = (
@@ -63,12 +63,14 @@ def github_trust_policy(oidc_provider_arn: str, subject: str) -> Document:
 
 def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequence[str],
                   secret_arns: Sequence[str] = (), source_bucket: str | None = None,
-                  source_prefixes: Sequence[str] = ()) -> Document:
+                  source_prefixes: Sequence[str] = (), source_key_scope: tuple[str, str] | None = None) -> Document:
     """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else.
 
-    ``source_bucket`` (media ``sync`` mode from an AWS bucket in the source account): read-only
-    access to the class prefixes there; the bucket's owner grants the other half of this
-    cross-account access with the ``media_source_policy`` output.
+    ``source_bucket`` (media from an AWS bucket in the source account, ``sync`` or ``replicate``
+    mode: the sync reads it, replication checks and ``--backfill`` do too): read-only access to the
+    class prefixes there; the bucket's owner grants the other half of this cross-account access
+    with the ``media_source_policy`` output. ``source_key_scope`` ``(account, region)`` adds
+    decrypting SSE-KMS media through S3 with that account's keys (the key's policy must allow it too).
     """
     objects = [f"{bucket_arn}/{p}*" for p in prefixes]
     statements: list[Statement] = [
@@ -90,18 +92,25 @@ def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequenc
             ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             list(secret_arns)))
     if source_bucket:
-        statements += source_read_statements(source_bucket, source_prefixes)
+        statements += source_read_statements(source_bucket, source_prefixes, key_scope=source_key_scope)
     statements.append(statement("NeverDestroyOrReconfigure", "Deny", RUNNER_FORBIDDEN, "*"))
     return document(*statements)
 
 
-def source_read_statements(bucket: str, prefixes: Sequence[str]) -> list[Statement]:
+def source_read_statements(bucket: str, prefixes: Sequence[str], *,
+                           key_scope: tuple[str, str] | None = None) -> list[Statement]:
+    """List the class prefixes of the media bucket and read their objects; decrypt through S3 only."""
     arn = f"arn:aws:s3:::{bucket}"
-    return [
+    out = [
         statement("ListMediaSource", "Allow", ["s3:ListBucket"], [arn],
                   condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
-        statement("ReadMediaSource", "Allow", ["s3:GetObject", "s3:GetObjectVersion"], [f"{arn}/{p}*" for p in prefixes]),
+        statement("ReadMediaSource", "Allow", SOURCE_READ_ACTIONS, [f"{arn}/{p}*" for p in prefixes]),
     ]
+    if key_scope:
+        account, region = key_scope
+        out.append(statement("DecryptMediaSource", "Allow", ["kms:Decrypt"], [f"arn:aws:kms:{region}:{account}:key/*"],
+                             condition={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}))
+    return out
 
 
 def replication_role_policy(*, source_bucket_arn: str, destination_bucket_arn: str,

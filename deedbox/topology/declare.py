@@ -36,6 +36,16 @@ def declare(cfg: Config) -> dict[str, Any]:
     return _outputs(plan, store, replica, vault, runner, media)
 
 
+def _runner_source(cfg: Config, plan: Layout) -> str | None:
+    """The AWS media bucket the runner reads, in either mode: ``sync`` copies from it, ``replicate``
+    reports replication state and ``--backfill`` copies what replication never saw. None for a
+    non-AWS endpoint (its own access keys) or without a runner role."""
+    media = cfg.source.media
+    if not (plan.media_mode and plan.runner_role and media and media.bucket and not media.endpoint_url):
+        return None
+    return media.bucket
+
+
 def _media_role_arn(cfg: Config, plan: Layout) -> str | None:
     return role_arn(cfg.source.account, plan.media_replication_role) if plan.media_replication_role else None
 
@@ -82,16 +92,17 @@ def _runner(cfg: Config, plan: Layout, store: BackupStore, vault: SecretVault | 
             opts: pulumi.ResourceOptions) -> RunnerIdentity:
     runner = cfg.runner
     keys = [store.key_arn] + ([vault.key_arn] if vault else [])
+    source = _runner_source(cfg, plan)
     media = cfg.source.media
-    reads_source = plan.media_mode == "sync" and media is not None and media.bucket and not media.endpoint_url
     return RunnerIdentity(f"{cfg.name}-runner", RunnerIdentityArgs(
         role_name=plan.runner_role,
         subject=github_subject(runner.repository or "", branch=runner.branch, environment=runner.environment),
         bucket_arn=bucket_arn(plan.store_bucket), prefixes=plan.runner_prefixes, key_arns=keys,
         secret_arns=list(vault.secret_arns.values()) if vault else [],
         oidc_provider_arn=runner.oidc_provider_arn,
-        source_bucket=media.bucket if reads_source else None,
-        source_prefixes=[c.prefix for c in cfg.media_classes()] if reads_source else [],
+        source_bucket=source,
+        source_prefixes=[c.prefix for c in cfg.media_classes()] if source else [],
+        source_key_scope=(cfg.source.account, media.region or cfg.source.region) if source and media else None,
     ), opts)
 
 
@@ -103,7 +114,8 @@ def _media(cfg: Config, plan: Layout, store: BackupStore) -> MediaBackup:
         source_region=(src.media.region or src.region), source_bucket=src.media.bucket,
         destination_account=plan.account, destination_bucket=plan.store_bucket,
         destination_key_arn=store.key_arn, destination_versioning=store.versioning,
-        role_name=plan.media_replication_role, runner_role_arn=plan.runner_role_arn,
+        role_name=plan.media_replication_role,
+        runner_role_arn=plan.runner_role_arn if _runner_source(cfg, plan) else None,
         endpoint_url=src.media.endpoint_url,
     ), opts)
 

@@ -115,13 +115,21 @@ def secret_policy(*, value_users: Sequence[str]) -> Document:
     )
 
 
+# What the runner does to media objects at the source (``media sync``: list, head, get, server-side
+# copy; replication checks read ``ReplicationStatus``): read, never write.
+SOURCE_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",
+                       "s3:GetObjectVersionAttributes")
+
+
 def media_source_read_policy(bucket: str, prefixes: Sequence[str], runner_role_arn: str) -> Document:
-    """Sync mode: the statement the media bucket's owner adds so the runner can read, only read."""
+    """The statements the media bucket's owner adds so the runner can list and read the media
+    classes, only read (``media sync`` in sync mode; replication checks and ``--backfill`` in
+    replicate mode)."""
     arn = f"arn:aws:s3:::{bucket}"
     return document(
         statement("DeedboxRunnerList", "Allow", ["s3:ListBucket"], [arn], principal={"AWS": runner_role_arn},
                   condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}),
-        statement("DeedboxRunnerRead", "Allow", ["s3:GetObject", "s3:GetObjectVersion"],
+        statement("DeedboxRunnerRead", "Allow", SOURCE_READ_ACTIONS,
                   [f"{arn}/{p}*" for p in prefixes], principal={"AWS": runner_role_arn}),
     )
 

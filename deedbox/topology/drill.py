@@ -29,6 +29,7 @@ import requests
 from pulumi.dynamic import CreateResult, ResourceProvider
 
 from deedbox.config.model import Config
+from deedbox.topology.names import PREFIXES
 
 MANAGEMENT_API = "https://api.convex.dev/v1"
 MANAGEMENT_API_ENV = "DEEDBOX_CONVEX_MANAGEMENT_URL"  # tests point this at a local fake
@@ -42,18 +43,27 @@ def drill_tags(drill_id: str, expires_at: str) -> dict[str, str]:
     return {TAG_DRILL: drill_id, TAG_EXPIRES: expires_at}
 
 
-def reader_policy(bucket: str) -> dict[str, Any]:
-    """Read-only access to the snapshot prefixes and drill evidence: get and list, nothing else."""
+def reader_policy(bucket: str, region: str | None = None) -> dict[str, Any]:
+    """Read-only access to the snapshots (``backend/``: snapshot.zip and manifest.json, any version)
+    and listing of the drill evidence: get and list, nothing else. The drill's report is written by
+    the runner (``deedbox drill run``), never by this role.
+
+    ``kms:Decrypt`` is limited to calls made through S3 (in ``region`` when given); the store key's
+    policy lets the account's IAM policies grant it.
+    """
     arn = f"arn:aws:s3:::{bucket}"
+    backend, drills = PREFIXES["backend"], PREFIXES["drills"]
+    via = ({"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}} if region
+           else {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}})  # StringEquals has no wildcards
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "ListBackupPrefixes", "Effect": "Allow", "Action": ["s3:ListBucket"],
-             "Resource": [arn], "Condition": {"StringLike": {"s3:prefix": ["backend/*", "drills/*"]}}},
+             "Resource": [arn], "Condition": {"StringLike": {"s3:prefix": [f"{backend}*", f"{drills}*"]}}},
             {"Sid": "ReadSnapshots", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-             "Resource": [f"{arn}/backend/*"]},
+             "Resource": [f"{arn}/{backend}*"]},
             {"Sid": "DecryptSnapshots", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["*"],
-             "Condition": {"StringEquals": {"kms:ViaService": "s3.*.amazonaws.com"}}},
+             "Condition": via},
         ],
     }
 
@@ -169,7 +179,7 @@ class DrillStack(pulumi.ComponentResource):
             f"{name}-reader", assume_role_policy=pulumi.Output.json_dumps(trust_policy(args.account)),
             max_session_duration=3600, tags=tags, opts=aws_opts)
         aws.iam.RolePolicy(f"{name}-reader-read", role=self.reader_role.id,
-                           policy=pulumi.Output.json_dumps(reader_policy(args.bucket)), opts=aws_opts)
+                           policy=pulumi.Output.json_dumps(reader_policy(args.bucket, args.region)), opts=aws_opts)
         self.deployment_url: pulumi.Output[str] | None = None
         self.deploy_key: pulumi.Output[str] | None = None
         if args.kind == "convex-cloud":

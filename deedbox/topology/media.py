@@ -11,8 +11,13 @@ class -> prefix map is published in the ``deedbox`` output (``media_classes``). 
 covers new objects only: ``deedbox media sync --backfill`` copies the older ones.
 
 ``sync``: nothing is created in the source account. The runner copies objects under
-``media/<class>/``; the component outputs the read-only bucket policy the media bucket's owner
-applies (not applicable to non-AWS endpoints, which use their own access keys).
+``media/<class>/``.
+
+In both modes the runner reads the media bucket (sync copies; replicate reports replication state
+and backfills), so the component outputs the read-only bucket policy the media bucket's owner
+applies (``media_source_policy``; not for non-AWS endpoints, which use their own access keys).
+Deedbox cannot apply it itself: in sync mode it creates nothing in the source account, and a
+bucket policy belongs to the bucket's owner, who may already have one.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class MediaBackupArgs:
     destination_key_arn: pulumi.Input[str]
     destination_versioning: pulumi.Resource
     role_name: str | None = None  # replicate mode
-    runner_role_arn: str | None = None  # sync mode: who the source policy lets read
+    runner_role_arn: str | None = None  # who the source policy lets read (either mode)
     endpoint_url: str | None = None
 
 
@@ -70,7 +75,7 @@ class MediaBackup(pulumi.ComponentResource):
         self.role_arn: pulumi.Output[str] | None = None
         if args.mode == "replicate":
             self._replicate(name, args)
-        elif args.source_bucket and not args.endpoint_url and args.runner_role_arn:
+        if args.source_bucket and not args.endpoint_url and args.runner_role_arn:
             prefixes = [c.prefix for c in args.classes]
             self.source_policy = pulumi.Output.from_input(
                 json.dumps(media_source_read_policy(args.source_bucket, prefixes, args.runner_role_arn)))

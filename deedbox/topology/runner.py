@@ -28,8 +28,9 @@ class RunnerIdentityArgs:
     key_arns: Sequence[pulumi.Input[str]]
     secret_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
     oidc_provider_arn: str | None = None  # reuse the account's existing GitHub provider
-    source_bucket: str | None = None  # media sync mode: the AWS media bucket the runner reads
+    source_bucket: str | None = None  # media from an AWS bucket (sync or replicate): the runner reads it
     source_prefixes: Sequence[str] = field(default_factory=list)
+    source_key_scope: tuple[str, str] | None = None  # (account, region) of the media bucket's SSE-KMS keys
 
 
 class RunnerIdentity(pulumi.ComponentResource):
@@ -56,7 +57,8 @@ class RunnerIdentity(pulumi.ComponentResource):
             policy=pulumi.Output.all(list(args.key_arns), list(args.secret_arns)).apply(
                 lambda arns: json.dumps(runner_policy(
                     bucket_arn=args.bucket_arn, prefixes=args.prefixes, key_arns=arns[0], secret_arns=arns[1],
-                    source_bucket=args.source_bucket, source_prefixes=args.source_prefixes))),
+                    source_bucket=args.source_bucket, source_prefixes=args.source_prefixes,
+                    source_key_scope=args.source_key_scope))),
             opts=child)
         self.role_arn = self.role.arn
         self.register_outputs({"role_arn": self.role_arn})

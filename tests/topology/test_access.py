@@ -86,10 +86,36 @@ def test_cross_account_grant_uses_the_source_account_principal_and_role_conditio
     assert "s3:ObjectOwnerOverrideToBucketOwner" in write["Action"] and bucket["Resource"] == ["arn:aws:s3:::b"]
 
 
-def test_runner_policy_reads_a_sync_source_read_only():
+def test_runner_policy_reads_a_media_source_read_only():
     doc = _runner(source_bucket="guild-media-prod", source_prefixes=["uploads/"])
     s = {x["Sid"]: x for x in doc["Statement"]}
     assert s["ReadMediaSource"]["Resource"] == ["arn:aws:s3:::guild-media-prod/uploads/*"]
+    assert s["ReadMediaSource"]["Action"] == ["s3:GetObject", "s3:GetObjectAttributes", "s3:GetObjectVersion",
+                                              "s3:GetObjectVersionAttributes"]
+    assert "DecryptMediaSource" not in s
     assert s["ListMediaSource"]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
     assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
     assert not grants_any(s["ReadMediaSource"]["Action"], ["s3:PutObject"])
+
+
+def test_runner_decrypts_sse_kms_media_only_through_s3_in_the_source_region():
+    doc = _runner(source_bucket="guild-media-prod", source_prefixes=["uploads/"],
+                  source_key_scope=("111111111111", "us-east-1"))
+    (decrypt,) = [x for x in doc["Statement"] if x["Sid"] == "DecryptMediaSource"]
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    assert decrypt["Resource"] == ["arn:aws:kms:us-east-1:111111111111:key/*"]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
+
+
+def test_runner_may_put_and_read_records_and_restore_logs_but_never_delete_them():
+    from deedbox.topology.names import PREFIXES
+
+    doc = runner_policy(bucket_arn=BUCKET, prefixes=list(PREFIXES.values()), key_arns=[KEY])
+    s = {x["Sid"]: x for x in doc["Statement"]}
+    for prefix in ("records/", "restores/"):
+        assert f"{BUCKET}/{prefix}*" in s["WriteAndReadBackups"]["Resource"]
+        assert f"{prefix}*" in s["ListBackups"]["Condition"]["StringLike"]["s3:prefix"]
+    assert {"s3:PutObject", "s3:GetObject"} <= set(s["WriteAndReadBackups"]["Action"])
+    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
+    assert s["NeverDestroyOrReconfigure"]["Resource"] == "*"

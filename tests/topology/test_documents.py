@@ -72,7 +72,10 @@ def test_secret_policy_denies_values_to_everyone_else():
 def test_media_source_read_policy_is_read_only_and_prefix_scoped():
     doc = media_source_read_policy("guild-media-prod", ["uploads/", "courses/"], "arn:aws:iam::2:role/r")
     actions = {a for s in doc["Statement"] for a in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion"}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",
+                       "s3:GetObjectVersionAttributes"}
+    assert all(s["Principal"] == {"AWS": "arn:aws:iam::2:role/r"} for s in doc["Statement"])
+    assert doc["Statement"][0]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*", "courses/*"]}}
     assert doc["Statement"][1]["Resource"] == ["arn:aws:s3:::guild-media-prod/uploads/*", "arn:aws:s3:::guild-media-prod/courses/*"]
 
 

@@ -196,7 +196,8 @@ def test_deedbox_output_tells_operations_where_everything_is(planned, variant):
     assert out["schema"] == 1
     assert out["bucket"] == g.outputs["store_bucket"] == f"{cfg.name}-backup-{cfg.destination.account}-{cfg.destination.region}"
     assert out["region"] == cfg.destination.region
-    assert out["prefixes"] == {"backend": "backend/", "media": "media/", "drills": "drills/"}
+    assert out["prefixes"] == {"backend": "backend/", "media": "media/", "drills": "drills/",
+                               "records": "records/", "restores": "restores/"}
     assert out.get("replica_bucket") == g.outputs.get("replica_bucket")
     assert out.get("secrets", {}) == g.outputs.get("secret_arns", {})
     classes = {c.name: c.prefix for c in cfg.media_classes()}
@@ -223,15 +224,20 @@ def test_media_backup_follows_its_mode(planned, variant):
     components = [r for r in g if r.type == "deedbox:media:MediaBackup"]
     assert len(components) == (1 if media else 0)
     replications = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:media:MediaBackup"]
+    # Both modes: the runner reads an AWS media bucket (sync copies; replicate checks and backfills),
+    # so its owner gets the read-only half to apply.
+    if media and cfg.source.media.endpoint_url is None and cfg.runner.kind == "github-actions":
+        doc = json.loads(g.outputs["media_source_policy"])
+        actions = {a for s in doc["Statement"] for a in s["Action"]}
+        assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",
+                           "s3:GetObjectVersionAttributes"}
+        runner = f"arn:aws:iam::{cfg.destination.account}:role/{cfg.name}-deedbox-runner"
+        assert all(s["Principal"] == {"AWS": runner} and s["Effect"] == "Allow" for s in doc["Statement"])
+    else:
+        assert "media_source_policy" not in g.outputs
     if not media or media.mode == "sync":
         assert not replications and not [r for c in components for r in g.children(c.urn)]
         assert f"{cfg.name}-source" not in {r.name for r in g.of_type(PROVIDER)}
-        if media and cfg.source.media.endpoint_url is None:
-            doc = json.loads(g.outputs["media_source_policy"])
-            actions = {a for s in doc["Statement"] for a in s["Action"]}
-            assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion"}
-        else:
-            assert "media_source_policy" not in g.outputs
         return
     (rc,) = replications
     assert rc.inputs["bucket"] == cfg.source.media.bucket
@@ -250,7 +256,7 @@ def test_media_backup_follows_its_mode(planned, variant):
     assert grants and all(s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [role] for s in grants)
 
 
-def test_runner_reaches_every_place_media_lands_and_reads_a_sync_source(planned, variant):
+def test_runner_reaches_every_place_media_lands_and_reads_an_aws_source(planned, variant):
     cfg, g = planned(variant)
     policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
                 if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
@@ -262,8 +268,53 @@ def test_runner_reaches_every_place_media_lands_and_reads_a_sync_source(planned,
     for prefix in g.outputs["deedbox"].get("media_classes", {}).values():
         assert any(f"{bucket}/{prefix}".startswith(r.rstrip("*")) for r in reachable), prefix
     media = cfg.source.media
-    sync_from_aws = bool(cfg.backups.media and cfg.backups.media.mode == "sync" and media and not media.endpoint_url)
-    assert ("ReadMediaSource" in doc) == sync_from_aws
-    if sync_from_aws:
-        assert doc["ReadMediaSource"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-        assert all(r.startswith(f"arn:aws:s3:::{media.bucket}/") for r in doc["ReadMediaSource"]["Resource"])
+    from_aws = bool(cfg.media_classes() and media and media.bucket and not media.endpoint_url)
+    assert ("ReadMediaSource" in doc) == ("ListMediaSource" in doc) == ("DecryptMediaSource" in doc) == from_aws
+    if not from_aws:
+        return
+    assert doc["ReadMediaSource"]["Action"] == ["s3:GetObject", "s3:GetObjectAttributes", "s3:GetObjectVersion",
+                                                "s3:GetObjectVersionAttributes"]
+    assert doc["ReadMediaSource"]["Resource"] == [f"arn:aws:s3:::{media.bucket}/{c.prefix}*" for c in cfg.media_classes()]
+    region = media.region or cfg.source.region
+    assert doc["DecryptMediaSource"]["Resource"] == [f"arn:aws:kms:{region}:{cfg.source.account}:key/*"]
+    assert doc["DecryptMediaSource"]["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}
+    # The source owner's half names exactly what the runner's half reads.
+    source = {s["Sid"]: s for s in json.loads(g.outputs["media_source_policy"])["Statement"]}
+    assert source["DeedboxRunnerRead"]["Resource"] == doc["ReadMediaSource"]["Resource"]
+    assert source["DeedboxRunnerRead"]["Action"] == doc["ReadMediaSource"]["Action"]
+    assert source["DeedboxRunnerList"]["Condition"] == doc["ListMediaSource"]["Condition"]
+
+
+def test_runner_may_write_and_list_every_key_the_operations_write(planned, variant):
+    """The keys the ops actually build (not the prefixes they are supposed to use) against the
+    recorded runner policy: a write outside its prefixes would be denied on real AWS."""
+    from datetime import datetime, timezone
+    from fnmatch import fnmatchcase
+
+    from deedbox.ops.media_plan import dest_key
+    from deedbox.ops.records import record_key
+    from deedbox.ops.restore import RESTORES_PREFIX, safe_key_part
+    from deedbox.ops.snapshots import folder_prefix, format_ts
+
+    cfg, g = planned(variant)
+    policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
+                if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
+    if not policies:
+        return
+    doc = {s["Sid"]: s for s in json.loads(policies[0].inputs["policy"])["Statement"]}
+    bucket = f"arn:aws:s3:::{g.outputs['store_bucket']}"
+    moment = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    snapshot = folder_prefix("happy-otter-123", moment, "scheduled")
+    keys = [snapshot + "snapshot.zip", snapshot + "manifest.json",
+            record_key("media-sync", moment), record_key("secrets-verify", moment),
+            f"{RESTORES_PREFIX}{format_ts(moment)}-record-{safe_key_part('users:abc')}.json",
+            f"drills/{format_ts(moment)}/report.json"]
+    if cfg.backups.media:
+        keys += [dest_key(cfg.backups.media.mode, c.name, f"{c.prefix}2026/a.png") for c in cfg.media_classes()]
+    listed = doc["ListBackups"]["Condition"]["StringLike"]["s3:prefix"]
+    for key in keys:
+        assert any(fnmatchcase(f"{bucket}/{key}", r) for r in doc["WriteAndReadBackups"]["Resource"]), key
+        folder = key.rsplit("/", 1)[0] + "/"
+        assert any(fnmatchcase(folder, p) for p in listed), folder
+    deny = doc["NeverDestroyOrReconfigure"]
+    assert deny["Effect"] == "Deny" and deny["Resource"] == "*" and "s3:DeleteObject*" in deny["Action"]

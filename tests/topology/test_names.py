@@ -38,7 +38,7 @@ def test_secret_name():
     assert names.secret_name("guild", "SESSION_SECRET") == "deedbox/guild/SESSION_SECRET"
 
 
-@pytest.mark.parametrize("prefix", ["backend/", "media/x/", "drills/", ""])
+@pytest.mark.parametrize("prefix", ["backend/", "media/x/", "drills/", "records/", "restores/media/", ""])
 def test_replicated_prefix_must_not_overlap_backup_prefixes(prefix):
     with pytest.raises(ConfigError, match="overlaps the backup prefix"):
         names.media_destination_prefix("replicate", "c", prefix)
@@ -63,4 +63,36 @@ def test_layout_of_the_reference_config(reference_config_path):
 
 def test_runner_prefixes_add_replicated_media_prefixes_once(reference_config_path):
     plan = layout(load(reference_config_path))
-    assert plan.runner_prefixes == ["backend/", "media/", "drills/", "uploads/", "courses/", "recordings/"]
+    assert plan.runner_prefixes == ["backend/", "media/", "drills/", "records/", "restores/",
+                                    "uploads/", "courses/", "recordings/"]
+
+
+def test_bucket_layout_is_designs_plus_the_ops_evidence_prefixes():
+    assert names.PREFIXES == {"backend": "backend/", "media": "media/", "drills": "drills/",
+                              "records": "records/", "restores": "restores/"}
+    values = list(names.PREFIXES.values())
+    assert not [(a, b) for a in values for b in values if a != b and a.startswith(b)]  # disjoint
+
+
+def test_operations_read_their_prefixes_from_the_topology():
+    from deedbox.ops import drill_admin, records, restore, snapshots
+    from deedbox.ops.media_plan import dest_key
+
+    assert records.ROOT == names.PREFIXES["records"] and restore.RESTORES_PREFIX == names.PREFIXES["restores"]
+    assert drill_admin.REPORTS_PREFIX == names.PREFIXES["drills"]
+    assert snapshots.backend_root("happy-otter-123").startswith(names.PREFIXES["backend"])
+    assert dest_key("sync", "images", "uploads/a.png").startswith(names.media_destination_prefix("sync", "images", "uploads/"))
+    assert dest_key("replicate", "images", "uploads/a.png").startswith(
+        names.media_destination_prefix("replicate", "images", "uploads/"))
+
+
+def test_the_pure_modules_and_the_ops_do_not_import_pulumi():
+    import subprocess
+    import sys
+
+    code = ("import sys, deedbox.topology.names, deedbox.topology.layout, deedbox.ops.records, deedbox.ops.status; "
+            "assert 'pulumi' not in sys.modules, 'pulumi imported'; "
+            "import deedbox.topology.declare; from deedbox.topology import declare; import deedbox.topology as t; "
+            "assert callable(declare) and t.declare is declare, declare")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
