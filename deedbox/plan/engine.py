@@ -23,12 +23,15 @@ import logging
 import os
 import runpy
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks, MockSettings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from deedbox.errors import UsageError
@@ -262,6 +265,28 @@ def _run_directory(directory: Path) -> None:
             pass
 
 
+def _stack_trace() -> source_pb2.StackTrace:
+    """Pulumi's ``_get_stack_trace`` without reading source lines: the same frames, positions.
+
+    The SDK calls ``traceback.extract_stack()`` for every resource, which reads each frame's
+    source line through ``linecache`` only to drop it (a request carries file and line number,
+    never the text). The frame walk, the third-``__init__`` cut and the reversal are Pulumi's.
+    """
+    stack = traceback.StackSummary.extract(traceback.walk_stack(sys._getframe()), lookup_lines=False)
+    stack.reverse()
+    n = 0
+    i = len(stack) - 1
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i].name == "__init__":
+            n += 1
+            if n == 3:
+                break
+    if i < 1:
+        return source_pb2.StackTrace()
+    return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=pulumi_resource._get_source_position_for_frame(f))
+                                      for f in reversed(stack[:i])])
+
+
 def _record_in_context(func: Callable[[], None], config: dict[str, str], project: str, stack: str) -> Graph:
     mocks = AwsMocks()
     monitor = RecordingMonitor(mocks)
@@ -273,9 +298,12 @@ def _record_in_context(func: Callable[[], None], config: dict[str, str], project
         project=project, stack=stack, dry_run=False, organization=None, callbacks=None,
     ))
     pulumi_config.set_all_config(config, [])
+    sdk_stack_trace = pulumi_resource._get_stack_trace
+    pulumi_resource._get_stack_trace = _stack_trace
     try:
         _run_on_fresh_loop(func)
     finally:
+        pulumi_resource._get_stack_trace = sdk_stack_trace
         monitor.close_thread_loops()
     return Graph(resources=tuple(monitor.records), outputs=monitor.stack_outputs)
 
