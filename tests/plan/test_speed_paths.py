@@ -149,3 +149,27 @@ def _unordered(value):
     if isinstance(value, list):
         return sorted(json.dumps(_unordered(v), sort_keys=True) for v in value)
     return value
+
+
+@pytest.mark.parametrize("was_enabled", [True, False])
+def test_plan_gives_the_garbage_collector_back_as_it_found_it(reference_config_path, capsys, was_enabled):
+    import gc
+
+    from deedbox.commands import plan as plan_command
+
+    (gc.enable if was_enabled else gc.disable)()
+    try:
+        code = plan_command.run(config=reference_config_path)
+        assert gc.isenabled() is was_enabled
+        assert gc.get_freeze_count() == 0  # nothing stays frozen until the process exits
+        assert code in (0, 1) and "PASS" in capsys.readouterr().out
+    finally:
+        gc.enable()
+
+
+def test_a_plan_process_exits_cleanly_with_its_output(reference_config_path):
+    exe = str(Path(sys.executable).parent / "deedbox")
+    done = subprocess.run([exe, "plan", "-c", str(reference_config_path), "--format", "markdown"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode in (0, 1) and done.stderr == ""
+    assert done.stdout.endswith("```\n")  # the whole report, up to its closing fence, was flushed
