@@ -111,6 +111,7 @@ def flagged(found, policy: str, name: str) -> bool:
     ("secrets-replicas", "session-secret"),
     ("runner-no-delete", "runner"),
     ("provider-allowed-accounts", "loose"),
+    ("drill-ttl-unprotected", "drill-scratch"),
 ])
 def test_weakness_is_flagged(weak, policy, resource):
     assert flagged(weak, policy, resource), f"{policy} missed {resource}: {weak[policy]}"
@@ -120,6 +121,11 @@ def test_messages_name_the_problem(weak):
     assert any("s3:*" in msg or "Delete" in msg for _, msg in weak["runner-no-delete"])
     assert any("0" in msg for _, msg in weak["secrets-recovery-window"])
     assert any("AES256" in msg or "aws:kms" in msg or "KMS" in msg for _, msg in weak["s3-sse-kms-cmk"])
+
+
+def test_drill_resource_flagged_for_both_protect_and_missing_ttl(weak):
+    messages = [m for who, m in weak["drill-ttl-unprotected"] if "drill-scratch" in (who or "") + m]
+    assert len(messages) >= 2, messages
 
 
 def test_versioned_bucket_is_not_flagged_for_versioning(weak):

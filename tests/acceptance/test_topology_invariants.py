@@ -249,3 +249,25 @@ def test_other_config_changes_names(tmp_path: Path):
     path.write_text(other)
     g = record_program(REPO / "infra", {"deedbox:config": str(path)})
     assert any(r["name"].startswith("acme-") for r in g) and not any(r["name"].startswith("guild-") for r in g)
+
+
+def test_drill_program_resources_carry_ttl_and_are_never_protected():
+    """infra/drill/, run the same way with the config `deedbox drill run` sets (docs/drill.md)."""
+    token = "team_ACCEPTANCEtoken0123456789"
+    g = record_program(REPO / "infra" / "drill", {
+        "deedbox-drill:config": str(REPO / "backup.yaml"), "deedbox-drill:drillId": "20261127T031500Z",
+        "deedbox-drill:expiresAt": "2026-11-27T07:15:00Z", "deedbox-drill:bucket": "guild-backup-222222222222-eu-west-1",
+    }, env={"CONVEX_PROJECT_ID": "acceptance-project", "CONVEX_TEAM_TOKEN": token})
+    custom = [r for r in g if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    assert len(custom) >= 3
+    assert not [r["name"] for r in g if r["protect"]]
+    for r in custom:
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy":
+            continue  # an inline policy takes no tags; it goes with its (tagged) role
+        assert r["inputs"].get("tags", {}).get("deedbox:expires") == "2026-11-27T07:15:00Z", r["name"]
+    import json
+    assert token not in json.dumps(g)
+    for r in custom:
+        if r["type"].startswith("aws:"):
+            provider = next(p for p in g if p["urn"] == r["provider"].rsplit("::", 1)[0])
+            assert maybe_json(provider["inputs"]["allowedAccountIds"]) == [DEST_ACCOUNT]

@@ -59,3 +59,7 @@ aws.secretsmanager.Secret("session-secret", name="weak/SESSION_SECRET", recovery
 
 # A customer managed key that never rotates and is not protected.
 aws.kms.Key("stale-key", description="never rotated", enable_key_rotation=False, opts=on_loose)
+
+# A drill resource (tag deedbox:drill) that is protected and carries no expiry.
+aws.s3.Bucket("drill-scratch", bucket="weak-drill-scratch", tags={"deedbox:drill": "20261127T000000Z"},
+              opts=pulumi.ResourceOptions(provider=loose, protect=True))
