@@ -181,3 +181,75 @@ def test_read_data_compares_tables_not_only_bytes(first, moto_env, s3, tmp_path)
     done = deedbox(moto_env, "verify", "--bucket", first["bucket"], "--snapshot", folder, "--read-data")
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "posts" in done.stdout + done.stderr
+
+
+def test_restore_record_finds_the_document_exactly(first, moto_env):
+    """One post back out of the stored snapshot (no --apply: nothing live is touched): the same
+    document, floats still floats (0.0 not 0), ints still ints, $bytes/$float kept."""
+    post = first["snap"].tables[1].documents[0]
+    done = deedbox(moto_env, "restore", "record", "--table", "posts", "--id", post["_id"], "--bucket", first["bucket"],
+                   "--format", "json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["applied"] is False
+    line = out["line"]
+    assert json.loads(line) == post
+    assert '"ratio": 0.0' in line and '"likes": 0,' in line
+    wrong_table = deedbox(moto_env, "restore", "record", "--table", "users", "--id", post["_id"], "--bucket", first["bucket"])
+    assert wrong_table.returncode in (1, 2) and len(wrong_table.stderr.strip().splitlines()) == 1
+
+
+def test_restore_record_in_a_component(first, moto_env):
+    doc = first["snap"].components["ratelimiter"][0].documents[0]
+    done = deedbox(moto_env, "restore", "record", "--table", "rateLimits", "--component", "ratelimiter", "--id", doc["_id"],
+                   "--bucket", first["bucket"], "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout)["line"]) == doc
+
+
+def test_restore_full_without_yes_changes_nothing(first, moto_env, s3):
+    before = s3.list_object_versions(Bucket=first["bucket"]).get("Versions", [])
+    done = deedbox(moto_env, "restore", "full", "--snapshot", "latest", "--to", "https://new-otter-456.convex.cloud",
+                   "--bucket", first["bucket"])
+    assert done.returncode == 0, done.stderr
+    assert s3.list_object_versions(Bucket=first["bucket"]).get("Versions", []) == before
+
+
+def test_status_after_export_backend_fresh_others_stale(first, moto_env):
+    done = deedbox(moto_env, "status", "--bucket", first["bucket"], "--format", "json")
+    assert done.returncode == 1  # media and secrets have no evidence yet
+    assert "backend" in done.stdout
+
+
+def test_legacy_and_nested_components(moto_env, s3, tmp_path):
+    """Legacy value encoding (shape string in generated_schema.jsonl) and a nested component."""
+    import random
+    import zipfile
+
+    from tests.acceptance.snapshot_zip import Table, document
+
+    rng = random.Random(3)
+    counters, inner = Table("counters", 10001), Table("events", 10001)
+    for i in range(3):
+        document(counters, rng, count=str(i * 1000), blob="AAE=", f="NaN" if i == 1 else 1.5)
+    document(inner, rng, kind="x")
+    path = tmp_path / "legacy.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("README.md", "Convex snapshot\n")
+        z.writestr("_tables/documents.jsonl", json.dumps({"name": "counters", "id": 10001}) + "\n")
+        z.writestr("counters/documents.jsonl", "".join(json.dumps(d) + "\n" for d in counters.documents))
+        z.writestr("counters/generated_schema.jsonl", json.dumps(
+            '{"_creationTime": normalfloat64, "_id": "<id>", "count": int64, "blob": bytes, "f": float64}') + "\n")
+        for prefix in ("_components/outer/", "_components/outer/_components/inner/"):
+            z.writestr(prefix + "_tables/documents.jsonl", json.dumps({"name": "events", "id": 10001}) + "\n")
+        z.writestr("_components/outer/events/documents.jsonl", "")
+        z.writestr("_components/outer/_components/inner/events/documents.jsonl",
+                   "".join(json.dumps(d) + "\n" for d in inner.documents))
+    bucket = make_bucket(moto_env, s3, "acceptance-legacy")
+    export(moto_env, path, bucket)
+    (key,) = manifests(s3, bucket)
+    snap = read_manifest(s3, bucket, key)["snapshot"]
+    assert snap["encoding"] == "legacy"
+    assert {(t["component"], t["name"]): t["count"] for t in snap["tables"]} == {
+        ("", "counters"): 3, ("outer", "events"): 0, ("outer/inner", "events"): 1}
+    assert deedbox(moto_env, "verify", "--bucket", bucket, "--read-data").returncode == 0
