@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import json
 import logging
 import os
 import runpy
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -266,25 +266,47 @@ def _run_directory(directory: Path) -> None:
 
 
 def _stack_trace() -> source_pb2.StackTrace:
-    """Pulumi's ``_get_stack_trace`` without reading source lines: the same frames, positions.
+    """Pulumi's ``_get_stack_trace`` minus the work it throws away: the same frames, positions.
 
-    The SDK calls ``traceback.extract_stack()`` for every resource, which reads each frame's
-    source line through ``linecache`` only to drop it (a request carries file and line number,
-    never the text). The frame walk, the third-``__init__`` cut and the reversal are Pulumi's.
+    The SDK builds a ``traceback.StackSummary`` for every resource, which registers and stats
+    every file on the stack in ``linecache`` and builds a ``file://`` URI per frame, although a
+    request carries only file URI and line number. This walks the frames directly and memoizes
+    the URI per file; the third-``__init__`` cut and the order are Pulumi's (a test compares the
+    two frame for frame).
     """
-    stack = traceback.StackSummary.extract(traceback.walk_stack(sys._getframe()), lookup_lines=False)
-    stack.reverse()
+    stack = []
+    frame = sys._getframe()
+    while frame is not None:
+        stack.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+        frame = frame.f_back
+    stack.reverse()  # outermost first, like traceback.extract_stack()
     n = 0
     i = len(stack) - 1
     for i in range(len(stack) - 1, -1, -1):
-        if stack[i].name == "__init__":
+        if stack[i][2] == "__init__":
             n += 1
             if n == 3:
                 break
     if i < 1:
         return source_pb2.StackTrace()
-    return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=pulumi_resource._get_source_position_for_frame(f))
-                                      for f in reversed(stack[:i])])
+    return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=_position(filename, lineno))
+                                         for filename, lineno, _ in reversed(stack[:i])])
+
+
+def _position(filename: str, lineno: int | None) -> source_pb2.SourcePosition | None:
+    """``_get_source_position_for_frame`` of the SDK, with the file URI memoized."""
+    if filename == "" or lineno is None:
+        return None
+    uri = _file_uri(filename)
+    return None if uri is None else source_pb2.SourcePosition(uri=uri, line=lineno)
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_uri(filename: str) -> str | None:
+    try:
+        return Path(filename).as_uri()
+    except BaseException:  # noqa: BLE001 - the SDK's own rule: no position rather than a failure
+        return None
 
 
 def _record_in_context(func: Callable[[], None], config: dict[str, str], project: str, stack: str) -> Graph:
