@@ -2,11 +2,16 @@
 
 Both run as child processes against one local moto server (a separate ``moto_server`` process,
 so its memory is not the benchmark's). deedbox does more than copy (it reads the whole ZIP once
-to summarize it, hashes while uploading, reads back the stored checksum, writes a manifest), so
-the ratio is end-to-end work vs a plain copy. Peak RSS comes from ``wait4`` on the child.
-Two sizes show that deedbox's memory does not grow with the snapshot.
+to summarize it, concurrently with hashing and uploading it, reads back the stored checksum,
+writes a manifest), so the ratio is end-to-end work vs a plain copy. Peak RSS comes from
+``wait4`` on the child. Two sizes show that deedbox's memory does not grow with the snapshot.
 
-Writes ``bench/out/export.json``. Usage: ``.venv/bin/python bench/export_bench.py [--sizes-mib 256 1024]``.
+Two snapshot shapes (``SHAPES``): ``documents`` (document tables only: what most Convex exports
+are; the summary must parse and digest every document, so it is CPU-bound) and ``storage`` (one
+big incompressible file: the summary is only inflate + sha256). The output names the shape.
+
+Writes ``bench/out/export.json``. Usage:
+``.venv/bin/python bench/export_bench.py [--sizes-mib 256 1024] [--shapes documents storage]``.
 """
 
 from __future__ import annotations
@@ -83,7 +88,44 @@ def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return seconds, usage.ru_maxrss // 1024, err
 
 
-def build_snapshot(path: Path, size_mib: int) -> None:
+SHAPES = {
+    "documents": "document tables only, as a Convex export without file storage: 7 community-shaped "
+                 "tables (users, posts, comments... ids, Int64, floats, bytes, nested objects), "
+                 "JSONL deflated (level 6), a ~200k-document sample repeated to size",
+    "storage": "one large incompressible _storage file (a video) plus a one-document table: "
+               "the upper bound, where the summary is only inflate + sha256",
+}
+
+
+def build_documents_snapshot(path: Path, size_mib: int) -> None:
+    """~``size_mib`` MiB of ZIP holding only document tables (the common Convex export)."""
+    from tests.support.snapshots import build_snapshot as build_sample
+    from tests.support.snapshots import community_tables
+
+    sample = path.with_suffix(".sample.zip")
+    build_sample(str(sample), community_tables(200_000))
+    with zipfile.ZipFile(sample) as src:
+        repeat = max(1, round(size_mib * 2 ** 20 / sample.stat().st_size))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for info in src.infolist():
+                data = src.read(info)
+                if not info.filename.endswith("/documents.jsonl") or info.filename.startswith("_"):
+                    zf.writestr(info.filename, data)
+                    continue
+                with zf.open(info.filename, "w", force_zip64=True) as fp:
+                    for _ in range(repeat):  # duplicates are legal: they are counted and digested
+                        fp.write(data)
+    sample.unlink()
+
+
+def build_snapshot(path: Path, size_mib: int, shape: str = "storage") -> None:
+    """A real-format snapshot of ~``size_mib`` MiB, shaped as ``SHAPES[shape]`` says."""
+    if shape == "documents":
+        return build_documents_snapshot(path, size_mib)
+    build_storage_snapshot(path, size_mib)
+
+
+def build_storage_snapshot(path: Path, size_mib: int) -> None:
     """A real-format snapshot: a users table plus one ``size_mib`` MiB file in ``_storage``."""
     from deedbox.convex.writer import README
     from tests.support.snapshots import make_id
@@ -106,26 +148,33 @@ def build_snapshot(path: Path, size_mib: int) -> None:
         zf.writestr("_storage/documents.jsonl", json.dumps(doc) + "\n")
 
 
-def bench_size(moto: MotoProcess, bucket: str, size_mib: int, tmp: Path, repeats: int) -> dict:
-    """Alternate deedbox and aws ``repeats`` times (the machine is shared: medians, not bests)."""
-    path = tmp / f"snapshot-{size_mib}.zip"
-    build_snapshot(path, size_mib)
+def bench_size(moto: MotoProcess, bucket: str, size_mib: int, tmp: Path, repeats: int,
+               shape: str = "storage") -> dict:
+    """Alternate deedbox and aws ``repeats`` times, swapping which goes first each time (the
+    machine is shared: medians, not bests)."""
+    path = tmp / f"snapshot-{shape}-{size_mib}.zip"
+    build_snapshot(path, size_mib, shape)
     size = path.stat().st_size
+    with zipfile.ZipFile(path) as zf:
+        uncompressed = sum(i.file_size for i in zf.infolist())
     d_times, a_times, d_rss, a_rss = [], [], 0, 0
     for i in range(repeats):
         deedbox = [sys.executable, "-m", "deedbox.cli", "export", "--config", str(ROOT / "backup.yaml"),
                    "--bucket", bucket, "--from-zip", str(path), "--reason", "manual", "--format", "json"]
-        seconds, rss, _ = measured(deedbox, moto.env())
-        d_times.append(seconds)
-        d_rss = max(d_rss, rss)
         aws = [str(VENV_BIN / "aws"), "--endpoint-url", moto.url, "s3", "cp", str(path),
-               f"s3://{bucket}/awscli/{size_mib}-{i}.zip", "--only-show-errors"]
-        seconds, rss, _ = measured(aws, moto.env())
-        a_times.append(seconds)
-        a_rss = max(a_rss, rss)
+               f"s3://{bucket}/awscli/{shape}-{size_mib}-{i}.zip", "--only-show-errors"]
+        for which in (("d", "a") if i % 2 == 0 else ("a", "d")):
+            seconds, rss, _ = measured(deedbox if which == "d" else aws, moto.env())
+            if which == "d":
+                d_times.append(seconds)
+                d_rss = max(d_rss, rss)
+            else:
+                a_times.append(seconds)
+                a_rss = max(a_rss, rss)
     path.unlink()
     mib, d_s, a_s = size / 2 ** 20, statistics.median(d_times), statistics.median(a_times)
-    return {"size_mib": round(mib, 1), "repeats": repeats,
+    return {"shape": shape, "snapshot": SHAPES[shape], "size_mib": round(mib, 1),
+            "uncompressed_mib": round(uncompressed / 2 ** 20, 1), "repeats": repeats,
             "deedbox_s": [round(t, 2) for t in d_times], "aws_s3_cp_s": [round(t, 2) for t in a_times],
             "deedbox_mib_s": round(mib / d_s, 1), "aws_mib_s": round(mib / a_s, 1),
             "throughput_ratio": round(a_s / d_s, 2), "deedbox_peak_rss_mib": d_rss, "aws_peak_rss_mib": a_rss}
@@ -134,18 +183,21 @@ def bench_size(moto: MotoProcess, bucket: str, size_mib: int, tmp: Path, repeats
 def main() -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes-mib", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=["documents", "storage"],
+                        help="what the snapshot holds (see SHAPES); each shape is run at each size")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from tests.support.moto_server import make_backup_bucket
 
     with MotoProcess() as moto, tempfile.TemporaryDirectory(prefix="deedbox-bench-") as tmp:
         bucket = make_backup_bucket(moto, "bench-backups")  # locked, versioned, SSE-KMS
-        runs = [bench_size(moto, bucket, s, Path(tmp), args.repeats) for s in args.sizes_mib]
+        runs = [bench_size(moto, bucket, s, Path(tmp), args.repeats, shape)
+                for shape in args.shapes for s in args.sizes_mib]
     result = {"name": "export", "what": "deedbox export --from-zip (summarize+hash+upload+verify+manifest) "
               "vs aws s3 cp, same moto_server", "runs": runs,
-              "rows": [{"metric": f"export {r['size_mib']:.0f} MiB (MiB/s)", "deedbox": r["deedbox_mib_s"],
+              "rows": [{"metric": f"export {r['size_mib']:.0f} MiB {r['shape']} (MiB/s)", "deedbox": r["deedbox_mib_s"],
                         "baseline": r["aws_mib_s"], "ratio": r["throughput_ratio"]} for r in runs]
-              + [{"metric": f"peak RSS at {r['size_mib']:.0f} MiB (MiB)", "deedbox": r["deedbox_peak_rss_mib"],
+              + [{"metric": f"peak RSS at {r['size_mib']:.0f} MiB {r['shape']} (MiB)", "deedbox": r["deedbox_peak_rss_mib"],
                   "baseline": r["aws_peak_rss_mib"], "ratio": None} for r in runs]}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "export.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -3,19 +3,23 @@
 One moto_server process holds a source media bucket with N small objects (default 5,000) in one
 class; deedbox copies them server-side into ``media/images/…`` of a locked, versioned, SSE-KMS
 backup bucket; ``aws s3 sync`` copies the same prefix into another prefix of the same bucket.
-Measured: first copy and a no-op rerun, each tool as a child process (its wall time and peak RSS).
-deedbox does a little more per object than ``aws s3 sync`` on the first copy (a HeadObject to keep
-the content type and user metadata, ``CopySourceIfMatch`` pinning, a sync record at the end);
-``aws s3 sync`` writes to an unlocked bucket (moto rejects its copies into an object-lock bucket);
-its rerun costs two listings plus reading the last record's index.
+Measured: first copy and a no-op rerun, each tool as a child process (its wall time and peak RSS),
+``--repeats`` times into fresh buckets, the order of the tools rotating; medians are reported.
+Per object both tools send one ``CopyObject`` (deedbox adds ``CopySourceIfMatch`` pinning and a
+SHA-256 checksum request, and writes a sync record at the end); deedbox's rerun costs two
+listings plus reading the last record's index. ``aws s3 sync`` writes to an unlocked, unversioned,
+unencrypted bucket (moto rejects its copies into an object-lock bucket), so deedbox is measured
+twice: into the locked+versioned+SSE-KMS backup bucket (real use) and into a plain bucket like
+the baseline's (like for like).
 
-Writes ``bench/out/media.json``. Usage: ``.venv/bin/python bench/media_bench.py [--objects 5000]``.
+Writes ``bench/out/media.json``. Usage: ``.venv/bin/python bench/media_bench.py [--objects 5000] [--repeats 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -51,37 +55,57 @@ def sync_config(tmp: Path) -> Path:
 def main() -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from tests.support.moto_server import make_backup_bucket
 
+    runs = {name: {"first": [], "rerun": [], "rss": 0} for name in ("deedbox", "deedbox_plain", "aws")}
     with MotoProcess() as moto, tempfile.TemporaryDirectory(prefix="deedbox-media-bench-") as tmp:
-        bucket = make_backup_bucket(moto, "bench-backups")
-        # moto refuses CopyObject into an object-lock bucket without an integrity header, which
-        # aws s3 sync does not send: the baseline copies into a plain bucket of the same server
-        plain = make_backup_bucket(moto, "bench-awscli", locked=False)
         seed(moto, args.objects)
         cfg = sync_config(Path(tmp))
-        deedbox = [sys.executable, "-m", "deedbox.cli", "media", "sync", "--config", str(cfg),
-                   "--bucket", bucket, "--format", "json"]
-        aws = [str(VENV_BIN / "aws"), "--endpoint-url", moto.url, "s3", "sync", f"s3://{SOURCE}/uploads/",
-               f"s3://{plain}/awscli/uploads/", "--only-show-errors"]
-        d_first = measured(deedbox, moto.env())
-        a_first = measured(aws, moto.env())
-        d_again = measured(deedbox, moto.env())
-        a_again = measured(aws, moto.env())
-        copied = sum(1 for _ in _keys(moto, bucket, "media/images/"))
+        for i in range(args.repeats):  # fresh destinations each repeat; the order rotates
+            locked = make_backup_bucket(moto, f"bench-backups-{i}")
+            # moto refuses CopyObject into an object-lock bucket without an integrity header, which
+            # aws s3 sync does not send: the baseline copies into a plain bucket of the same server,
+            # and deedbox is also run into a plain bucket (the like-for-like row)
+            plain = make_backup_bucket(moto, f"bench-plain-{i}", locked=False)
+            awscli = make_backup_bucket(moto, f"bench-awscli-{i}", locked=False)
+            cmds = {
+                "deedbox": [sys.executable, "-m", "deedbox.cli", "media", "sync", "--config", str(cfg),
+                            "--bucket", locked, "--format", "json"],
+                "deedbox_plain": [sys.executable, "-m", "deedbox.cli", "media", "sync", "--config", str(cfg),
+                                  "--bucket", plain, "--format", "json"],
+                "aws": [str(VENV_BIN / "aws"), "--endpoint-url", moto.url, "s3", "sync", f"s3://{SOURCE}/uploads/",
+                        f"s3://{awscli}/awscli/uploads/", "--only-show-errors"],
+            }
+            order = list(cmds)[i % 3:] + list(cmds)[: i % 3]
+            for phase in ("first", "rerun"):
+                for name in order:
+                    seconds, rss, _ = measured(cmds[name], moto.env())
+                    runs[name][phase].append(round(seconds, 2))
+                    runs[name]["rss"] = max(runs[name]["rss"], rss)
+            copied = sum(1 for _ in _keys(moto, locked, "media/images/"))
+            if copied != args.objects:
+                raise RuntimeError(f"deedbox copied {copied} of {args.objects} objects")
+    med = {name: {phase: statistics.median(r[phase]) for phase in ("first", "rerun")} for name, r in runs.items()}
+
+    def row(metric: str, name: str, phase: str) -> dict:
+        return {"metric": metric, "deedbox": round(med[name][phase], 2), "baseline": round(med["aws"][phase], 2),
+                "ratio": round(med[name][phase] / med["aws"][phase], 2)}
+
     result = {
-        "name": "media", "objects": args.objects, "deedbox_objects_in_destination": copied,
-        "what": "deedbox media sync (server-side copy) vs aws s3 sync, same moto_server",
-        "first_copy_s": {"deedbox": round(d_first[0], 2), "aws": round(a_first[0], 2)},
-        "noop_rerun_s": {"deedbox": round(d_again[0], 2), "aws": round(a_again[0], 2)},
-        "peak_rss_mib": {"deedbox": max(d_first[1], d_again[1]), "aws": max(a_first[1], a_again[1])},
+        "name": "media", "objects": args.objects, "repeats": args.repeats,
+        "what": "deedbox media sync (server-side copy) vs aws s3 sync, same moto_server; times in s, "
+                "medians; ratio = deedbox time / aws time (lower is better)",
+        "runs_s": {name: {"first": r["first"], "rerun": r["rerun"]} for name, r in runs.items()},
+        "peak_rss_mib": {name: r["rss"] for name, r in runs.items()},
         "rows": [
-            {"metric": f"media first copy {args.objects} objects (s)", "deedbox": round(d_first[0], 2),
-             "baseline": round(a_first[0], 2), "ratio": round(d_first[0] / a_first[0], 2)},
-            {"metric": "media no-op rerun (s)", "deedbox": round(d_again[0], 2),
-             "baseline": round(a_again[0], 2), "ratio": round(d_again[0] / a_again[0], 2)},
+            row(f"media first copy {args.objects} objects, deedbox into the locked+versioned+KMS bucket (s)",
+                "deedbox", "first"),
+            row("media no-op rerun, locked bucket (s)", "deedbox", "rerun"),
+            row(f"media first copy {args.objects} objects, both into a plain bucket (s)", "deedbox_plain", "first"),
+            row("media no-op rerun, both into a plain bucket (s)", "deedbox_plain", "rerun"),
         ],
     }
     OUT.mkdir(parents=True, exist_ok=True)
