@@ -33,13 +33,15 @@ from deedbox.errors import StorageError
 MiB = 1024 * 1024
 PART_SIZE = 8 * MiB
 MAX_PARTS = 10_000  # S3's limit; bigger bodies get bigger parts
+CONCURRENCY = 10  # parts in flight: the aws-cli's default (10 threads, 8 MiB parts)
 # A non-seekable body is read into memory chunk by chunk: at most ``max_in_memory_upload_chunks``
-# parts are buffered, which bounds memory at about 4 x the part size whatever the object size.
+# parts are buffered, which bounds memory at about 10 x the part size whatever the object size.
 def transfer_config(part: int = PART_SIZE, threshold: int = PART_SIZE) -> TransferConfig:
-    cfg = TransferConfig(multipart_threshold=threshold, multipart_chunksize=part, max_concurrency=4,
-                         max_io_queue=8, preferred_transfer_client="classic")
-    cfg.max_in_memory_upload_chunks = 4  # s3transfer's knob; boto3's constructor lacks it
-    cfg.max_in_memory_download_chunks = 4
+    cfg = TransferConfig(multipart_threshold=threshold, multipart_chunksize=part,
+                         max_concurrency=CONCURRENCY, max_io_queue=CONCURRENCY,
+                         preferred_transfer_client="classic")
+    cfg.max_in_memory_upload_chunks = CONCURRENCY  # s3transfer's knob; boto3's constructor lacks it
+    cfg.max_in_memory_download_chunks = CONCURRENCY
     return cfg
 
 
