@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import boto3
 import pytest
@@ -54,3 +56,16 @@ def deedbox(env, *args: str, timeout: int = 60, cwd=REPO) -> subprocess.Complete
     done = subprocess.run([DEEDBOX, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
     return done
+
+
+@lru_cache(maxsize=None)
+def help_text(sub: tuple[str, ...]) -> tuple[int, str]:
+    """``deedbox <sub> --help`` (exit code, stdout), once per session: each start costs ~0.5 s."""
+    done = subprocess.run([DEEDBOX, *sub, "--help"], env={**clean_env(), "COLUMNS": "200"}, capture_output=True,
+                          text=True, cwd=REPO)
+    return done.returncode, done.stdout
+
+
+def prefetch_help(subs) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(help_text, set(subs)))

@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 from tests.acceptance._graph import REPO
-from tests.acceptance.conftest import DEEDBOX, clean_env, deedbox
+from tests.acceptance.conftest import clean_env, deedbox, help_text, prefetch_help
 
 ENV = {**clean_env(), "COLUMNS": "200"}
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -47,12 +45,6 @@ def split(command: str) -> tuple[list[str], list[str]]:
     return sub, flags
 
 
-@lru_cache(maxsize=None)
-def help_text(sub: tuple[str, ...]) -> tuple[int, str]:
-    done = subprocess.run([DEEDBOX, *sub, "--help"], env=ENV, capture_output=True, text=True, cwd=REPO)
-    return done.returncode, done.stdout
-
-
 COMMANDS = [c for c in code_lines() if c[2].split()[1][:1].isalpha() and c[2].split()[1] not in
             {"only", "turns", "takes", "stops", "reports", "prints", "package", "must", "computes", "checks", "and",
              "manifest"}]
@@ -64,8 +56,7 @@ def test_docs_show_commands():
 
 def test_every_documented_command_and_option_exists():
     subs = {tuple(split(c)[0]) for _, _, c in COMMANDS}
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(help_text, subs))
+    prefetch_help(subs)
     problems = []
     for doc, line, command in COMMANDS:
         sub, flags = split(command)
