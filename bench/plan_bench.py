@@ -86,13 +86,13 @@ def phases(env: dict[str, str]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in json.loads(out.stdout).items()}
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in KiB, exit code) of one process."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS in KiB, exit code, CPU seconds) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss, proc.returncode
+    return time.perf_counter() - start, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -105,19 +105,24 @@ def main() -> int:
         "floor": [sys.executable, "-c", floor],
         "floor_gc_tuned": [sys.executable, "-c", f"import gc; gc.disable(); {floor}; gc.freeze()"],
     }
-    runs: dict[str, list[tuple[float, int, int]]] = {k: [] for k in commands}
+    runs: dict[str, list[tuple[float, int, int, float]]] = {k: [] for k in commands}
     for cmd in commands.values():  # warm the file cache and .pyc files once
         timed(cmd, env)
     for _ in range(n):
         for name, cmd in commands.items():
             runs[name].append(timed(cmd, env))
-    result = {name: {"median_s": round(statistics.median(t for t, _, _ in r), 4),
-                     "min_s": round(min(t for t, _, _ in r), 4),
-                     "peak_rss_mib": round(max(m for _, m, _ in r) / 1024, 1),
-                     "exit_codes": sorted({c for _, _, c in r})} for name, r in runs.items()}
+    # CPU seconds (user + system) are less disturbed than wall time on a shared machine.
+    result = {name: {"median_s": round(statistics.median(t for t, _, _, _ in r), 4),
+                     "min_s": round(min(t for t, _, _, _ in r), 4),
+                     "median_cpu_s": round(statistics.median(u for _, _, _, u in r), 4),
+                     "peak_rss_mib": round(max(m for _, m, _, _ in r) / 1024, 1),
+                     "exit_codes": sorted({c for _, _, c, _ in r})} for name, r in runs.items()}
     result["ratio_median"] = round(result["plan"]["median_s"] / result["floor"]["median_s"], 3)
     result["ratio_median_vs_floor_gc_tuned"] = round(
         result["plan"]["median_s"] / result["floor_gc_tuned"]["median_s"], 3)
+    result["ratio_cpu"] = round(result["plan"]["median_cpu_s"] / result["floor"]["median_cpu_s"], 3)
+    result["ratio_cpu_vs_floor_gc_tuned"] = round(
+        result["plan"]["median_cpu_s"] / result["floor_gc_tuned"]["median_cpu_s"], 3)
     result["runs"] = n
     result["bytecode_cache"] = True
     result["phases_one_run"] = phases(env)
