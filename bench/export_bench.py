@@ -11,7 +11,7 @@ are; the summary must parse and digest every document, so it is CPU-bound) and `
 big incompressible file: the summary is only inflate + sha256). The output names the shape.
 
 Writes ``bench/out/export.json``. Usage:
-``.venv/bin/python bench/export_bench.py [--sizes-mib 256 1024] [--shapes documents storage]``.
+``.venv/bin/python bench/export_bench.py [--storage-mib 256 1024] [--documents-mib 256] [--repeats 3]``.
 """
 
 from __future__ import annotations
@@ -182,9 +182,10 @@ def bench_size(moto: MotoProcess, bucket: str, size_mib: int, tmp: Path, repeats
 
 def main() -> dict:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes-mib", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=["documents", "storage"],
-                        help="what the snapshot holds (see SHAPES); each shape is run at each size")
+    parser.add_argument("--storage-mib", type=int, nargs="*", default=[256, 1024],
+                        help="sizes of the 'storage' snapshots (one big blob)")
+    parser.add_argument("--documents-mib", type=int, nargs="*", default=[256],
+                        help="sizes of the 'documents' snapshots (JSONL tables; summary-bound, slow)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from tests.support.moto_server import make_backup_bucket
@@ -192,7 +193,8 @@ def main() -> dict:
     with MotoProcess() as moto, tempfile.TemporaryDirectory(prefix="deedbox-bench-") as tmp:
         bucket = make_backup_bucket(moto, "bench-backups")  # locked, versioned, SSE-KMS
         runs = [bench_size(moto, bucket, s, Path(tmp), args.repeats, shape)
-                for shape in args.shapes for s in args.sizes_mib]
+                for shape, sizes in (("documents", args.documents_mib), ("storage", args.storage_mib))
+                for s in sizes]
     result = {"name": "export", "what": "deedbox export --from-zip (summarize+hash+upload+verify+manifest) "
               "vs aws s3 cp, same moto_server", "runs": runs,
               "rows": [{"metric": f"export {r['size_mib']:.0f} MiB {r['shape']} (MiB/s)", "deedbox": r["deedbox_mib_s"],
