@@ -162,20 +162,22 @@ def media_sync(
 def secrets_push(
     config: Path = ConfigOpt,
     env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    bucket: Optional[str] = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Write a new secret version for each configured key whose value changed."""
-    _dispatch("secrets_cmd", action="push", config=config, env_file=env_file, format=format)
+    _dispatch("secrets_cmd", action="push", config=config, env_file=env_file, bucket=bucket, format=format)
 
 
 @secrets_app.command("verify")
 def secrets_verify(
     config: Path = ConfigOpt,
     env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    bucket: Optional[str] = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Compare vault and environment by keyed fingerprints. Exit 1 on drift or a missing key."""
-    _dispatch("secrets_cmd", action="verify", config=config, env_file=env_file, format=format)
+    _dispatch("secrets_cmd", action="verify", config=config, env_file=env_file, bucket=bucket, format=format)
 
 
 @app.command()
@@ -322,7 +324,29 @@ def main() -> None:
                 _dispatch(command, **fast)
             except typer.Exit as done:
                 sys.exit(done.exit_code)
-    app(prog_name="deedbox")
+    sys.exit(_run_app(sys.argv[1:]))
+
+
+def _run_app(args: list[str]) -> int:
+    """Run typer without its boxed error panels: a usage error is one line, exit 2."""
+    try:  # typer >= 0.22 vendors click; older releases use click itself
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException, NoArgsIsHelpError
+
+    try:
+        code = app(args=args, prog_name="deedbox", standalone_mode=False)
+    except NoArgsIsHelpError as err:  # `deedbox` alone: the help, as a usage error
+        typer.echo(err.ctx.get_help(), err=True)
+        return 2
+    except ClickException as err:  # bad option, missing option, bad value
+        hint = f" (see `{err.ctx.command_path} --help`)" if getattr(err, "ctx", None) else ""
+        typer.echo(f"deedbox: error: {err.format_message()}{hint}", err=True)
+        return err.exit_code
+    except typer.Abort:
+        typer.echo("deedbox: interrupted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

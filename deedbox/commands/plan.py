@@ -65,9 +65,7 @@ def _run(*, config: Path, base: str | None, format: str) -> int:
 def _load(path: Path):
     from deedbox.config import load
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such config file")
-    return load(path)
+    return load(path)  # missing file, directory, binary: one UsageError line from the loader
 
 
 def _print_diagnostics(path: Path, err: ConfigError) -> None:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 
-def run(*, action: str, config: Path, env_file: Path, format: str) -> int:
+def run(*, action: str, config: Path, env_file: Path, format: str, bucket: str | None = None) -> int:
     from deedbox.ops.cli_support import emit, load_config
     from deedbox.ops.dotenv import parse_env_file
     from deedbox.ops.secrets import IN_SYNC, Vault, check
@@ -15,7 +15,7 @@ def run(*, action: str, config: Path, env_file: Path, format: str) -> int:
     env = parse_env_file(env_file)
     results = check(cfg, env, Vault(cfg), push=action == "push")
     ok = all(r.state == IN_SYNC for r in results)
-    recorded = _record(cfg, results, ok) if action == "verify" else None
+    recorded = _record(cfg, results, ok, bucket) if action == "verify" else None
     doc = {"action": action, "ok": ok, "recorded": recorded,
            "keys": [{"key": r.key, "secret": r.secret, "state": r.state, "action": r.action}
                     for r in results]}
@@ -26,14 +26,14 @@ def run(*, action: str, config: Path, env_file: Path, format: str) -> int:
     return 0 if ok else 1
 
 
-def _record(cfg, results, ok: bool) -> str | None:
+def _record(cfg, results, ok: bool, bucket: str | None) -> str | None:
     """Record the verification in the bucket so ``status`` can judge its age (best effort)."""
     from deedbox.errors import EnvironmentProblem
     from deedbox.ops.records import write_record
     from deedbox.ops.store import BackupStore
 
     try:
-        store = BackupStore.resolve(cfg, None)
+        store = BackupStore.resolve(cfg, bucket)
         return write_record(store, "secrets-verify", {
             "ok": ok, "keys": {r.key: r.state for r in results}})
     except EnvironmentProblem as err:

@@ -12,15 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from deedbox.errors import UsageError
 
 
 def load_config(path: Path | str) -> Any:
-    """``deedbox.config.load`` with a one-line message for a missing file."""
+    """``deedbox.config.load``: a missing file or a directory is one UsageError line from the loader."""
     from deedbox.config import load
 
-    if not Path(path).is_file():
-        raise UsageError(f"config {path}: no such file (use --config)")
     return load(path)
 
 

@@ -327,7 +327,30 @@ def _record_in_context(func: Callable[[], None], config: dict[str, str], project
     finally:
         pulumi_resource._get_stack_trace = sdk_stack_trace
         monitor.close_thread_loops()
-    return Graph(resources=tuple(monitor.records), outputs=monitor.stack_outputs)
+    # Registrations arrive in thread-pool order; sort parents before children and siblings by
+    # URN so that the same program always gives the same plan (and PR diffs stay readable).
+    return Graph(resources=_stable_order(monitor.records), outputs=monitor.stack_outputs)
+
+
+def _stable_order(records: list[ResourceRecord]) -> tuple[ResourceRecord, ...]:
+    by_parent: dict[str | None, list[ResourceRecord]] = {}
+    urns = {r.urn for r in records}
+    for r in records:
+        by_parent.setdefault(r.parent if r.parent in urns else None, []).append(r)
+    ordered: list[ResourceRecord] = []
+
+    def visit(parent: str | None) -> None:
+        for child in sorted(by_parent.get(parent, ()), key=_reading_order):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(None)
+    return tuple(ordered)
+
+
+def _reading_order(record: ResourceRecord) -> tuple[bool, bool, str]:
+    """Providers first, then components (with their children), then plain resources; by URN."""
+    return (not record.type.startswith("pulumi:providers:"), record.custom, record.urn)
 
 
 def _run_on_fresh_loop(func: Callable[[], None]) -> None:

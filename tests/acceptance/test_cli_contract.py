@@ -246,8 +246,6 @@ def test_bad_config_is_one_line_and_a_contract_code(kind, garbage, tmp_path):
     assert not problems
 
 
-@pytest.mark.xfail(strict=True, reason="a directory passed as --config is reported as 'no such file' / "
-                   "'no such config file' by every command but validate, which says 'is a directory'")
 @pytest.mark.parametrize("command", ["plan", "status --bucket bucket-x"])
 def test_directory_config_message_says_directory(command, garbage, tmp_path):
     done = deedbox(ENV, *command.split(), "--config", str(garbage["directory"]), cwd=tmp_path)
@@ -300,8 +298,6 @@ def test_restore_full_without_to_is_usage_error():
     assert done.returncode == 2 and "--to" in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="usage errors from the option parser (missing --to, missing --env-file, "
-                   "bad --format value, unknown command) print a 5-line boxed panel, not one error line")
 @pytest.mark.parametrize("args", [["restore", "full", "--snapshot", "latest"], ["validate", "--format", "xml"]])
 def test_usage_errors_are_one_line(args):
     done = deedbox(ENV, *args)

@@ -74,8 +74,6 @@ def test_push_is_idempotent(vault, tmp_path):
     assert len(sm.list_secret_version_ids(SecretId="deedbox/guild/STRIPE_SECRET_KEY")["Versions"]) == before
 
 
-@pytest.mark.xfail(strict=True, reason="`secrets push/verify` have no --bucket option, although docs/export.md says every "
-                   "operation takes --bucket and `secrets verify` itself warns 'no backup bucket: pass --bucket, ...'")
 @pytest.mark.parametrize("sub", ["push", "verify"])
 def test_secrets_take_bucket_option(vault, tmp_path, sub):
     _, env, bucket = vault
