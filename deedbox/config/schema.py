@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 from deedbox.config.diagnostics import Diagnostic, PathT, dotted
 from deedbox.config.secretscan import describe
 from deedbox.config.yamlread import Document
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
 
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "a whole number",
                "number": "a number", "boolean": "true or false", "null": "null"}
@@ -40,8 +38,6 @@ def schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
     return Draft202012Validator(schema())
 
 
@@ -52,182 +48,11 @@ def _def_names() -> dict[int, str]:
 
 
 def validate(doc: Document) -> list[Diagnostic]:
-    """Every schema error of ``doc.data``, each at the position of the node it is about.
-
-    A valid document (the common case: every plan, every pre-commit run) is recognised by
-    ``conforms`` without importing jsonschema (~20 ms of ``deedbox plan``); anything else, and
-    anything ``conforms`` is unsure about, goes to jsonschema for the full explanation.
-    """
-    if conforms(doc.data):
-        return []
+    """Every schema error of ``doc.data``, each at the position of the node it is about."""
     out: dict[Diagnostic, None] = {}  # ordered set: jsonschema repeats `required` per missing key
     for error in validator().iter_errors(doc.data):
         out.update(dict.fromkeys(_explain(error, doc)))
     return list(out)
-
-
-class _Unsure(Exception):
-    """A keyword or form ``conforms`` does not implement: let jsonschema decide."""
-
-
-# Keywords that never make an instance invalid (format is an annotation: no format checker).
-_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "$defs", "title", "description", "default",
-                          "examples", "format", "deprecated", "readOnly", "writeOnly"})
-
-
-def conforms(instance: Any) -> bool:
-    """True only when ``instance`` is valid against the schema, exactly as jsonschema's Draft
-    2020-12 validator (no format checker) would decide; False when invalid or when unsure.
-
-    It implements the keywords backup.schema.json uses (type, enum, const, properties, required,
-    additionalProperties, propertyNames, min/maxProperties, items, min/maxItems, uniqueItems,
-    pattern, min/maxLength, minimum/maximum and their exclusive forms, anyOf, oneOf, allOf, not,
-    local ``$ref``) with jsonschema's own semantics (``True`` is not ``1``, ``1.0`` is an integer,
-    ``re.search``); any other keyword makes it unsure. A test holds it to jsonschema's verdict.
-    """
-    try:
-        return _conforms(schema(), instance)
-    except _Unsure:
-        return False
-
-
-def _conforms(sub: Any, inst: Any) -> bool:  # noqa: C901 - one branch per keyword, like jsonschema
-    if sub is True or sub is False:
-        return sub
-    if not isinstance(sub, dict):
-        raise _Unsure
-    for kw, v in sub.items():
-        if kw in _ANNOTATIONS:
-            continue
-        if kw == "$ref":
-            if not _conforms(_ref(v), inst):
-                return False
-        elif kw == "type":
-            if not any(_is_type(inst, t) for t in (v if isinstance(v, list) else [v])):
-                return False
-        elif kw == "enum":
-            if not any(_equal(inst, e) for e in v):
-                return False
-        elif kw == "const":
-            if not _equal(inst, v):
-                return False
-        elif kw in _OBJECT:
-            if isinstance(inst, dict) and not _OBJECT[kw](sub, v, inst):
-                return False
-        elif kw in _ARRAY:
-            if isinstance(inst, list) and not _ARRAY[kw](sub, v, inst):
-                return False
-        elif kw in _STRING:
-            if isinstance(inst, str) and not _STRING[kw](v, inst):
-                return False
-        elif kw in _NUMBER:
-            if _is_type(inst, "number") and not _NUMBER[kw](v, inst):
-                return False
-        elif kw == "anyOf":
-            if not any(_conforms(s, inst) for s in v):
-                return False
-        elif kw == "oneOf":
-            if sum(1 for s in v if _conforms(s, inst)) != 1:
-                return False
-        elif kw == "allOf":
-            if not all(_conforms(s, inst) for s in v):
-                return False
-        elif kw == "not":
-            if _conforms(v, inst):
-                return False
-        else:
-            raise _Unsure
-    return True
-
-
-def _ref(ref: Any) -> Any:
-    if not isinstance(ref, str) or not ref.startswith("#/$defs/") or "~" in ref or "%" in ref:
-        raise _Unsure
-    try:
-        return schema()["$defs"][ref[len("#/$defs/"):]]
-    except KeyError:
-        raise _Unsure from None
-
-
-def _additional(sub: dict, v: Any, inst: dict) -> bool:
-    if "patternProperties" in sub:
-        raise _Unsure
-    known = sub.get("properties", {})
-    return all(_conforms(v, inst[k]) for k in inst if k not in known)
-
-
-_OBJECT = {
-    "properties": lambda sub, v, inst: all(_conforms(s, inst[k]) for k, s in v.items() if k in inst),
-    "required": lambda sub, v, inst: all(k in inst for k in v),
-    "additionalProperties": _additional,
-    "propertyNames": lambda sub, v, inst: all(_conforms(v, k) for k in inst),
-    "minProperties": lambda sub, v, inst: len(inst) >= v,
-    "maxProperties": lambda sub, v, inst: len(inst) <= v,
-}
-
-
-def _items(sub: dict, v: Any, inst: list) -> bool:
-    if "prefixItems" in sub:
-        raise _Unsure
-    return all(_conforms(v, x) for x in inst)
-
-
-_ARRAY = {
-    "items": _items,
-    "minItems": lambda sub, v, inst: len(inst) >= v,
-    "maxItems": lambda sub, v, inst: len(inst) <= v,
-    "uniqueItems": lambda sub, v, inst: not v or all(
-        not _equal(a, b) for i, a in enumerate(inst) for b in inst[i + 1:]),
-}
-_STRING = {
-    "pattern": lambda v, inst: re.search(v, inst) is not None,
-    "minLength": lambda v, inst: len(inst) >= v,
-    "maxLength": lambda v, inst: len(inst) <= v,
-}
-_NUMBER = {
-    "minimum": lambda v, inst: inst >= v,
-    "maximum": lambda v, inst: inst <= v,
-    "exclusiveMinimum": lambda v, inst: inst > v,
-    "exclusiveMaximum": lambda v, inst: inst < v,
-}
-
-
-def _is_type(inst: Any, name: str) -> bool:
-    """jsonschema's Draft 2020-12 type checker."""
-    if name == "object":
-        return isinstance(inst, dict)
-    if name == "array":
-        return isinstance(inst, list)
-    if name == "string":
-        return isinstance(inst, str)
-    if name == "boolean":
-        return isinstance(inst, bool)
-    if name == "null":
-        return inst is None
-    if isinstance(inst, bool):
-        return False
-    if name == "number":
-        return isinstance(inst, (int, float))
-    if name == "integer":
-        return isinstance(inst, int) or (isinstance(inst, float) and inst.is_integer())
-    raise _Unsure
-
-
-def _equal(one: Any, two: Any) -> bool:
-    """jsonschema's ``_utils.equal``: JSON equality where booleans are not numbers."""
-    if one is two:
-        return True
-    if isinstance(one, str) or isinstance(two, str):
-        return one == two
-    if isinstance(one, list) and isinstance(two, list):
-        return len(one) == len(two) and all(_equal(a, b) for a, b in zip(one, two))
-    if isinstance(one, dict) and isinstance(two, dict):
-        return one.keys() == two.keys() and all(_equal(one[k], two[k]) for k in one)
-    if isinstance(one, (list, dict)) or isinstance(two, (list, dict)):
-        return False
-    if isinstance(one, bool) or isinstance(two, bool):
-        return isinstance(one, bool) and isinstance(two, bool) and one == two
-    return one == two
 
 
 def _explain(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
@@ -288,8 +113,6 @@ def _closest(errors: list[ValidationError]) -> ValidationError:
     fitting = [e for e in errors if e.relative_schema_path and e.relative_schema_path[0] not in wrong_type]
     fitting = fitting or errors
     deepest = max(len(e.relative_path) for e in fitting)
-    from jsonschema.exceptions import best_match
-
     return best_match(e for e in fitting if len(e.relative_path) == deepest)
 
 
