@@ -34,7 +34,10 @@ def verify_snapshot(store: BackupStore, ref: SnapshotRef, *, read_data: bool) ->
     except (CheckFailed, StorageError) as err:
         return VerifyResult(False, [str(err)], None)
     problems = structure_problems(store, manifest)
-    if read_data and not any(p.startswith("missing") for p in problems):
+    key = (manifest.get("object") or {}).get("key")
+    if key and key != ref.snapshot_key:  # a manifest copied into another folder vouches for nothing
+        problems.append(f"manifest of {ref.prefix} describes {key}, not this folder's {ref.snapshot_key}")
+    if read_data and key and not any(p.startswith("missing") for p in problems):
         problems += data_problems(store, manifest)
     return VerifyResult(not problems, problems, manifest)
 

@@ -35,13 +35,14 @@ _FOLDER = re.compile(r"^(\d{8}T\d{6}Z)-([a-z][a-z0-9-]*)$")
 
 @dataclass(frozen=True)
 class SnapshotRef:
-    """One snapshot folder; ``complete`` means its manifest exists."""
+    """One snapshot folder; ``complete`` means both its snapshot and its manifest exist."""
 
     prefix: str  # "backend/<deployment>/<ts>-<reason>/"
     deployment: str
     timestamp: datetime
     reason: str
     complete: bool
+    missing: tuple[str, ...] = ()  # which of snapshot.zip / manifest.json the folder lacks
 
     @property
     def snapshot_key(self) -> str:
@@ -72,13 +73,14 @@ def folder_prefix(deployment: str, moment: datetime, reason: str) -> str:
     return f"{backend_root(deployment)}{format_ts(moment)}-{reason}/"
 
 
-def parse_folder(prefix: str, deployment: str, complete: bool) -> SnapshotRef | None:
+def parse_folder(prefix: str, deployment: str, complete: bool,
+                 missing: tuple[str, ...] = ()) -> SnapshotRef | None:
     """A ``SnapshotRef`` for ``backend/<deployment>/<ts>-<reason>/``, None for foreign names."""
     match = _FOLDER.match(prefix.rstrip("/").rsplit("/", 1)[-1])
     if not match:
         return None
     return SnapshotRef(prefix if prefix.endswith("/") else prefix + "/", deployment,
-                       parse_ts(match.group(1)), match.group(2), complete)
+                       parse_ts(match.group(1)), match.group(2), complete, missing)
 
 
 def group_folders(keys: list[str], deployment: str) -> list[SnapshotRef]:
@@ -90,7 +92,8 @@ def group_folders(keys: list[str], deployment: str) -> list[SnapshotRef]:
         if rest and rest.count("/") == 1:
             folder, name = rest.split("/")
             files.setdefault(folder, set()).add(name)
-    refs = [parse_folder(root + folder + "/", deployment, {SNAPSHOT_FILE, MANIFEST_FILE} <= names)
+    refs = [parse_folder(root + folder + "/", deployment, {SNAPSHOT_FILE, MANIFEST_FILE} <= names,
+                         tuple(f for f in (SNAPSHOT_FILE, MANIFEST_FILE) if f not in names))
             for folder, names in files.items()]
     return sorted((r for r in refs if r), key=lambda r: (r.timestamp, r.name), reverse=True)
 
@@ -131,7 +134,9 @@ def resolve_snapshot(store: "BackupStore", config: Any, key_or_latest: str) -> S
     if ref is None:
         raise CheckFailed(f"no snapshot at s3://{store.bucket}/{prefix}")
     if not ref.complete:
-        raise CheckFailed(f"snapshot {prefix} is incomplete (no manifest): it was never verified; use another")
+        if MANIFEST_FILE in ref.missing:
+            raise CheckFailed(f"snapshot {prefix} is incomplete (no manifest): it was never verified; use another")
+        raise CheckFailed(f"snapshot {prefix} has a manifest but no {SNAPSHOT_FILE}: its data is gone; use another")
     return ref
 
 

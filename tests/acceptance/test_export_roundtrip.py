@@ -292,16 +292,11 @@ def test_latest_ignores_incomplete_and_damaged(first, moto_env, damaged):
     assert first["key"].rsplit("/", 1)[0] in done.stdout  # the good one, not the newer incomplete one
 
 
-@pytest.mark.xfail(strict=True, reason="verify --read-data on a manifest without an `object` field crashes: "
-                   "'deedbox: unexpected error: KeyError' exit 2 (deedbox/ops/checking.py data_problems: "
-                   "manifest['object']); structure mode reports 'manifest names no object' exit 1")
 def test_read_data_on_manifest_without_object_is_a_finding(first, moto_env, damaged):
     done = verify(moto_env, first["bucket"], damaged["no-object"], "--read-data")
     assert done.returncode == 1 and "unexpected error" not in done.stderr, (done.stdout, done.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="a snapshot folder whose manifest.json exists but whose snapshot.zip is missing "
-                   "is reported as 'incomplete (no manifest)': the message names the wrong missing object")
 def test_missing_zip_is_named(first, moto_env, damaged):
     done = verify(moto_env, first["bucket"], damaged["no-zip"])
     assert done.returncode == 1 and "no manifest" not in done.stdout + done.stderr, (done.stdout, done.stderr)

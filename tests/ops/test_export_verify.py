@@ -151,3 +151,22 @@ def test_snapshot_bad_at_its_end_stores_nothing(config, store, tmp_path, pad):
         export_snapshot(config, store, from_zip=bad, reason="manual", now=NOW)
     assert list(store.list("backend/")) == []
     assert store.s3.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+
+
+def test_manifest_copied_into_another_folder_vouches_for_nothing(config, store, small_zip):
+    manifest = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    other = f"backend/{DEP}/20261127T041500Z-manual/"
+    store.put_new(other + "snapshot.zip", small_zip)
+    store.put_new(other + "manifest.json", json.dumps(manifest).encode())
+    result = verify_snapshot(store, resolve_snapshot(store, config, other), read_data=False)
+    assert not result.ok
+    assert result.problems == [f"manifest of {other} describes {manifest['object']['key']}, "
+                               f"not this folder's {other}snapshot.zip"]
+
+
+def test_folder_without_its_snapshot_names_what_is_missing(config, store, small_zip):
+    manifest = export_snapshot(config, store, from_zip=small_zip, reason="manual", now=NOW)
+    other = f"backend/{DEP}/20261127T041500Z-manual/"
+    store.put_new(other + "manifest.json", json.dumps(manifest).encode())
+    with pytest.raises(CheckFailed, match="has a manifest but no snapshot.zip"):
+        resolve_snapshot(store, config, other)
