@@ -33,7 +33,7 @@ from deedbox.errors import StorageError
 MiB = 1024 * 1024
 PART_SIZE = 8 * MiB
 MAX_PARTS = 10_000  # S3's limit; bigger bodies get bigger parts
-CONCURRENCY = 10  # parts in flight: the aws-cli's default (10 threads, 8 MiB parts)
+CONCURRENCY = 6  # parts in flight (the aws-cli uses 10 x 8 MiB; 6 keeps peak RSS well under 200 MiB while the summary runs beside the upload)
 # A non-seekable body is read into memory chunk by chunk: at most ``max_in_memory_upload_chunks``
 # parts are buffered, which bounds memory at about 10 x the part size whatever the object size.
 def transfer_config(part: int = PART_SIZE, threshold: int = PART_SIZE) -> TransferConfig:
