@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from deedbox.ops.cli_support import emit, load_config, progress_bar
@@ -13,6 +14,9 @@ def run(*, config: Path, from_zip: Path | None, reason: str, bucket: str | None,
 
     cfg = load_config(config)
     store = BackupStore.resolve(cfg, bucket)
+    warnings = store.protection_warnings()
+    for warning in warnings:
+        sys.stderr.write(f"deedbox: warning: s3://{store.bucket}: {warning}\n")
     with progress_bar() as progress:
         manifest = export_snapshot(cfg, store, from_zip=from_zip, reason=reason, progress=progress)
     obj, snap = manifest["object"], manifest["snapshot"]
@@ -22,7 +26,8 @@ def run(*, config: Path, from_zip: Path | None, reason: str, bucket: str | None,
                "manifest": obj["key"].rsplit("/", 1)[0] + "/manifest.json",
                "tables": len(snap["tables"]), "documents": docs,
                "storage_files": snap["storage"]["count"], "reason": manifest["reason"],
-               "source": manifest["source"]["kind"], "convex_start_ts": manifest["source"]["start_ts"]}
+               "source": manifest["source"]["kind"], "convex_start_ts": manifest["source"]["start_ts"],
+               "warnings": warnings}
     emit(format, summary, [
         f"stored s3://{store.bucket}/{obj['key']} ({obj['size']} bytes, sha256 {obj['sha256'][:16]}…)",
         f"{len(snap['tables'])} tables, {docs} documents, {snap['storage']['count']} storage files",

@@ -245,6 +245,23 @@ class BackupStore:
                             resp.get("ChecksumSHA256"), resp.get("ETag", "").strip('"'),
                             resp.get("Metadata", {}))
 
+    def protection_warnings(self) -> list[str]:
+        """What makes this bucket a weak home for backups; best effort (no permission, no warning).
+
+        The topology declares versioning and a default object-lock retention; an export into a
+        bucket without them still works (a bucket named by hand, a first trial), but says so.
+        """
+        return weak_protection(self._read_setting(self.s3.get_bucket_versioning),
+                               self._read_setting(self.s3.get_object_lock_configuration))
+
+    def _read_setting(self, call: Callable[..., dict]) -> dict | None:
+        try:
+            return call(Bucket=self.bucket)
+        except ClientError as err:
+            return {} if _code(err) == "ObjectLockConfigurationNotFoundError" else None
+        except BotoCoreError:
+            return None
+
     def exists(self, key: str) -> bool:
         try:
             self.s3.head_object(Bucket=self.bucket, Key=key)
@@ -295,6 +312,20 @@ class BackupStore:
             raise _storage_error(err, self.bucket, key) from None
         except BotoCoreError as err:
             raise StorageError(f"s3://{self.bucket}/{key}: {err}") from None
+
+
+def weak_protection(versioning: dict | None, lock: dict | None) -> list[str]:
+    """Pure: warnings from GetBucketVersioning / GetObjectLockConfiguration answers (None: unknown)."""
+    warnings = []
+    if versioning is not None and versioning.get("Status") != "Enabled":
+        warnings.append("versioning is not enabled: a snapshot version could be replaced or deleted")
+    if lock is not None:
+        config = lock.get("ObjectLockConfiguration") or {}
+        if config.get("ObjectLockEnabled") != "Enabled":
+            warnings.append("object lock is not enabled: whoever can write a backup can delete it")
+        elif not (config.get("Rule") or {}).get("DefaultRetention"):
+            warnings.append("object lock has no default retention: new snapshots are not locked")
+    return warnings
 
 
 def _code(err: ClientError) -> str:

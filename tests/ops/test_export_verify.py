@@ -170,3 +170,36 @@ def test_folder_without_its_snapshot_names_what_is_missing(config, store, small_
     store.put_new(other + "manifest.json", json.dumps(manifest).encode())
     with pytest.raises(CheckFailed, match="has a manifest but no snapshot.zip"):
         resolve_snapshot(store, config, other)
+
+
+def test_weak_protection_is_pure_and_says_what_is_missing():
+    from deedbox.ops.store import weak_protection
+
+    locked = {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled",
+                                          "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 35}}}}
+    assert weak_protection({"Status": "Enabled"}, locked) == []
+    assert weak_protection(None, None) == []  # no permission to read: no claim either way
+    assert weak_protection({}, {}) == [
+        "versioning is not enabled: a snapshot version could be replaced or deleted",
+        "object lock is not enabled: whoever can write a backup can delete it"]
+    no_rule = {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}
+    assert weak_protection({"Status": "Enabled"}, no_rule) == [
+        "object lock has no default retention: new snapshots are not locked"]
+
+
+def test_cli_export_warns_about_a_bucket_without_lock(aws, small_zip, reference_config_path):
+    plain = make_backup_bucket(aws, "plain-unlocked-bucket", locked=False)
+    out = CliRunner().invoke(app, ["export", "--config", str(reference_config_path), "--bucket", plain,
+                                   "--from-zip", str(small_zip), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["warnings"] == [
+        "versioning is not enabled: a snapshot version could be replaced or deleted",
+        "object lock is not enabled: whoever can write a backup can delete it"]
+    assert "deedbox: warning: s3://plain-unlocked-bucket: object lock is not enabled" in out.stderr
+
+
+def test_cli_export_into_the_topology_bucket_has_no_warning(bucket, small_zip, reference_config_path):
+    out = CliRunner().invoke(app, ["export", "--config", str(reference_config_path), "--bucket", bucket,
+                                   "--from-zip", str(small_zip), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["warnings"] == [] and "warning" not in out.stderr
