@@ -21,7 +21,18 @@ def run(*, action: str, config: Path, bucket: str | None, format: str) -> int:
     store = BackupStore.resolve(cfg, bucket)
     if action == "run":
         return _run(cfg, store, AutomationBackend(), format)
-    return _list(store, AutomationBackend(), format)
+    return _list(store, _backend_or_reason, format)
+
+
+def _backend_or_reason():
+    """The stack backend, or the one-line reason it is unavailable (list still shows reports)."""
+    from deedbox.errors import EnvironmentProblem
+    from deedbox.ops.drill_backend import AutomationBackend
+
+    try:
+        return AutomationBackend(), None
+    except EnvironmentProblem as err:
+        return None, str(err)
 
 
 def _run(cfg, store, backend, fmt: str) -> int:
@@ -40,13 +51,20 @@ def _run(cfg, store, backend, fmt: str) -> int:
     return code
 
 
-def _list(store, backend, fmt: str) -> int:
+def _list(store, open_backend, fmt: str) -> int:
+    from deedbox.errors import EnvironmentProblem
     from deedbox.ops.cli_support import emit
     from deedbox.ops.drill_admin import drill_stacks, list_reports
 
     reports = list_reports(store)
-    stacks = drill_stacks(backend, datetime.now(timezone.utc))
-    doc = {"reports": reports, "stacks": [
+    backend, unavailable = open_backend()
+    stacks = []
+    if backend is not None:
+        try:
+            stacks = drill_stacks(backend, datetime.now(timezone.utc))
+        except EnvironmentProblem as err:
+            unavailable = str(err)
+    doc = {"reports": reports, "stacks_unavailable": unavailable, "stacks": [
         {"stack": s.name, "expires_at": s.expires_at.isoformat() if s.expires_at else None,
          "expired": s.expired, "resources": s.resources} for s in stacks]}
     lines = [f"{r.get('drill_id') or r['key']}: {r['status']}"
@@ -54,6 +72,8 @@ def _list(store, backend, fmt: str) -> int:
              + f"  RPO {r.get('rpo_s')}s RTO {r.get('rto_s')}s" for r in reports] or ["no drill reports"]
     lines += [f"stack {s['stack']}: expires {s['expires_at']}{' (EXPIRED: run `deedbox drill reap`)' if s['expired'] else ''}"
               for s in doc["stacks"]]
+    if unavailable:
+        lines.append(f"stacks not listed: {unavailable}")
     emit(fmt, doc, lines)
     return 0
 

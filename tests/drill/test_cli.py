@@ -51,3 +51,17 @@ def test_drill_reap_cli(cli_env, fake):
     res = CliRunner().invoke(app, ["drill", "reap", "--config", str(cli_env)])
     assert res.exit_code == 0, res.output
     assert "reaped  drill-20200101T000000Z" in res.stdout and fake.stacks() == {}
+
+
+def test_drill_list_without_passphrase_still_lists_reports(cli_env, snapshot, fake, monkeypatch):
+    res = CliRunner().invoke(app, ["drill", "run", "--config", str(cli_env), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    listed = CliRunner().invoke(app, ["drill", "list", "--config", str(cli_env), "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    doc = json.loads(listed.stdout)
+    assert [r["status"] for r in doc["reports"]] == ["passed"]
+    assert doc["stacks"] == [] and "PULUMI_CONFIG_PASSPHRASE" in doc["stacks_unavailable"]
+    text = CliRunner().invoke(app, ["drill", "list", "--config", str(cli_env)])
+    assert text.exit_code == 0 and "stacks not listed: set PULUMI_CONFIG_PASSPHRASE" in text.stdout
