@@ -29,7 +29,10 @@ def test_entry_point_passes_every_policy(repo_root, monkeypatch):
 
 def test_pack_metadata(repo_root):
     meta = yaml.safe_load((repo_root / "policies" / "PulumiPolicy.yaml").read_text())
-    assert meta["runtime"] == "python" and meta["version"] and meta["description"]
+    assert meta["runtime"]["name"] == "python" and meta["version"] and meta["description"]
+    # the pack imports deedbox: it must run in the project's virtualenv, not whatever is on PATH
+    venv = (repo_root / "policies" / meta["runtime"]["options"]["virtualenv"]).resolve()
+    assert venv == (repo_root / ".venv").resolve()
     requirements = (repo_root / "policies" / "requirements.txt").read_text().split()
     assert any(r.startswith("pulumi-policy") for r in requirements) and ".." in requirements
 
