@@ -68,12 +68,23 @@ def _dow(field: str) -> str:
 
 # --------------------------------------------------------------------------- documents
 
+_INSTALL = """\
+if [ -z "$DEEDBOX_PIP_SPEC" ]; then
+  echo "::error::set the repository variable DEEDBOX_PIP_SPEC to a pinned deedbox, e.g. git+https://github.com/<owner>/deedbox@<commit sha>"
+  exit 1
+fi
+pip install "$DEEDBOX_PIP_SPEC"
+"""
+
+
 def _setup_steps(region: str, role: str) -> list[dict]:
     return [
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-        {"name": "Install deedbox", "run": 'pip install "$DEEDBOX_PIP_SPEC"',
-         "env": {"DEEDBOX_PIP_SPEC": "${{ vars.DEEDBOX_PIP_SPEC || 'deedbox' }}"}},
+        # These jobs hold the runner role (and, for secrets, every platform secret): never install
+        # an unpinned package by bare name. The repository variable names the exact deedbox.
+        {"name": "Install deedbox (pinned by the DEEDBOX_PIP_SPEC repository variable)",
+         "run": _INSTALL, "env": {"DEEDBOX_PIP_SPEC": "${{ vars.DEEDBOX_PIP_SPEC }}"}},
         {"uses": "aws-actions/configure-aws-credentials@v4",
          "with": {"role-to-assume": f"${{{{ vars.DEEDBOX_RUNNER_ROLE_ARN || '{role}' }}}}",
                   "aws-region": region, "role-session-name": "deedbox"}},

@@ -76,3 +76,18 @@ def test_env_file_script_round_trips(tmp_path):
     path = tmp_path / "live.env"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert parse_env(path.read_text()) == values
+
+
+def test_install_step_requires_a_pinned_spec(tmp_path, reference_config_path):
+    """The jobs hold the runner role: no unpinned `pip install deedbox` by bare name."""
+    import yaml
+
+    from deedbox.commands.workflows import run
+
+    assert run(config=reference_config_path, output=tmp_path) == 0
+    for path in sorted(tmp_path.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        (job,) = doc["jobs"].values()
+        install = next(s for s in job["steps"] if "DEEDBOX_PIP_SPEC" in s.get("env", {}))
+        assert install["env"]["DEEDBOX_PIP_SPEC"] == "${{ vars.DEEDBOX_PIP_SPEC }}", path.name
+        assert 'if [ -z "$DEEDBOX_PIP_SPEC" ]' in install["run"] and "exit 1" in install["run"]
