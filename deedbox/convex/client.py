@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Iterator, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from convex.values import ConvexInt64, convex_to_json, json_to_convex
@@ -24,7 +25,7 @@ from convex.values import ConvexInt64, convex_to_json, json_to_convex
 from deedbox.config.model import Identity
 from deedbox.convex.stream import GuardedStream
 from deedbox.convex.transport import Transport
-from deedbox.errors import ConvexError, EnvironmentProblem
+from deedbox.errors import ConvexError, EnvironmentProblem, UsageError
 
 EXPORTS_LATEST = "_system/cli/exports:getLatest"
 QUERY_IMPORT = "_system/cli/queryImport"
@@ -81,11 +82,26 @@ def _url_from_deploy_key(key: str) -> str | None:
     return None
 
 
+def require_deployment_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; UsageError (exit 2) otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{url!r} is not a Convex deployment URL (expected http(s)://host)")
+    return url
+
+
+def _is_loopback(url: str) -> bool:
+    """A local address (a self-hosted backend or proxy on this machine): the key stays here."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 class ConvexClient:
     """A Convex deployment, reached with its deploy key or self-hosted admin key."""
 
     def __init__(self, url: str, key: str, *, timeout: float = 30.0, retries: int = 4,
                  backoff: float = 0.5, session: requests.Session | None = None) -> None:
+        require_deployment_url(url)
         self.url = url.rstrip("/")
         self._t = Transport(self.url, key, timeout=timeout, retries=retries, backoff=backoff,
                             session=session)
@@ -107,9 +123,13 @@ class ConvexClient:
             raise EnvironmentProblem(f"environment variable {names[0]} is not set "
                                      "(the Convex deploy/admin key)")
         key = env[name]
-        url = url or _url_from_deploy_key(key)
+        home = _url_from_deploy_key(key)
+        url = url or home
         if not url:
             raise EnvironmentProblem("no Convex URL: set source.convex.url or CONVEX_SELF_HOSTED_URL")
+        if home and url.rstrip("/") != home and not _is_loopback(url):
+            raise EnvironmentProblem(f"the key in {name} belongs to {home}, not {url.rstrip('/')}: "
+                                     "refusing to send it to another host; set that deployment's own key")
         return cls(url, key)
 
     # ---- functions ---------------------------------------------------------------------------

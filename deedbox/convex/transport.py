@@ -58,6 +58,8 @@ class Transport:
                 if not retryable or attempt >= self.retries:
                     raise ConvexError(f"cannot reach Convex at {self.url}{path}: "
                                       f"{type(err).__name__}") from None
+            except requests.RequestException as err:  # malformed URL, bad header...: not retryable
+                raise ConvexError(f"cannot call Convex at {self.url}{path}: {type(err).__name__}") from None
             else:
                 if resp.status_code < 400:
                     return resp

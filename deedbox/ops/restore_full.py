@@ -68,6 +68,9 @@ def count_problems(tables: list[dict], table_size: Callable[[str], int]) -> tupl
 
 def plan(store: BackupStore, config: Any, *, snapshot: str, to: str) -> tuple[VerifiedSnapshot, FullRestoreResult]:
     """Steps 1-2: the verified snapshot and what a restore would do (nothing written)."""
+    from deedbox.convex.client import require_deployment_url
+
+    require_deployment_url(to)  # before anything else, so a plan never shows a bogus target
     snap = verified_snapshot(store, config, snapshot, read_data=True)
     tables = [{"component": t.get("component", ""), "name": t["name"], "count": t["count"]} for t in snap.tables]
     return snap, FullRestoreResult(snap.ref.prefix, to, False, tables)

@@ -141,7 +141,13 @@ def test_function_error_carries_its_message(server, client):
 def test_from_env_conventions():
     env = {"CONVEX_DEPLOY_KEY": "prod:happy-otter-123|abc"}
     assert ConvexClient.from_env(env=env).url == "https://happy-otter-123.convex.cloud"
-    assert ConvexClient.from_env("http://x:3210", env=env).url == "http://x:3210"
+    assert ConvexClient.from_env("http://127.0.0.1:3210", env=env).url == "http://127.0.0.1:3210"
+    # a Convex Cloud key is only ever sent to its own deployment (or to this machine)
+    with pytest.raises(EnvironmentProblem, match=r"^the key in CONVEX_DEPLOY_KEY belongs to "
+                       r"https://happy-otter-123\.convex\.cloud, not https://typo\.example: refusing"):
+        ConvexClient.from_env("https://typo.example", env=env)
+    with pytest.raises(EnvironmentProblem, match="refusing"):
+        ConvexClient.from_env("https://other-otter-9.convex.cloud", env=env)
     sh = {"CONVEX_SELF_HOSTED_URL": "http://h:3210", "CONVEX_SELF_HOSTED_ADMIN_KEY": "k"}
     assert ConvexClient.from_env(env=sh).url == "http://h:3210"
     assert ConvexClient.from_env("http://a", env={"MY_KEY": "k"}, key_env="MY_KEY").url == "http://a"
@@ -166,3 +172,11 @@ def test_export_goes_requested_in_progress_completed(server, client):
     client.request_export(include_storage=False)
     assert [client.latest_export().state for _ in range(4)] == \
         ["requested", "in_progress", "completed", "completed"]
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "ftp://host", "https://", "happy-otter-123.convex.cloud"])
+def test_a_url_that_is_not_http_is_a_usage_error(url):
+    from deedbox.errors import UsageError
+
+    with pytest.raises(UsageError, match="is not a Convex deployment URL"):
+        ConvexClient(url, "k")

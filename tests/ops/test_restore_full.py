@@ -124,3 +124,15 @@ def test_cli_plan_only(config, store, backup, target, tmp_path):
     assert res.exit_code == 0, res.output
     assert "nothing was changed; run again with --yes" in res.stdout
     assert target.paths() == []
+
+
+def test_cli_refuses_a_target_that_is_not_a_url(reference_config_path):
+    from typer.testing import CliRunner
+
+    from deedbox.cli import app
+
+    res = CliRunner().invoke(app, ["restore", "full", "--config", str(reference_config_path),
+                                   "--bucket", "any-bucket", "--snapshot", "latest", "--to", "not-a-url"])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == ("deedbox: error: 'not-a-url' is not a Convex deployment URL "
+                                  "(expected http(s)://host)")
