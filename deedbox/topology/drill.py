@@ -79,14 +79,20 @@ def trust_policy(account: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- Management API
 
-def _management_post(path: str, token_env: str, body: dict[str, Any] | None) -> dict[str, Any]:
-    """One authenticated Management API call; the token is read here, at call time, from the env."""
+def _management_post(path: str, token_env: str, body: dict[str, Any] | None, *,
+                     missing_ok: bool = False) -> dict[str, Any]:
+    """One authenticated Management API call; the token is read here, at call time, from the env.
+
+    ``missing_ok``: a 404 is success (deleting a deployment that its own ``expiresAt`` removed).
+    """
     token = os.environ.get(token_env)
     if not token:
         raise RuntimeError(f"environment variable {token_env} (Convex team token) is not set")
     base = os.environ.get(MANAGEMENT_API_ENV, MANAGEMENT_API).rstrip("/")
     resp = requests.post(f"{base}{path}", json=body or {}, timeout=HTTP_TIMEOUT_S,
                          headers={"Authorization": f"Bearer {token}"})
+    if missing_ok and resp.status_code == 404:
+        return {}
     if resp.status_code >= 300:
         # The body may echo request data but never the token; keep it short anyway.
         raise RuntimeError(f"Convex Management API {path} failed: HTTP {resp.status_code} {resp.text[:200]}")
@@ -112,7 +118,9 @@ class ConvexDeploymentProvider(ResourceProvider):
         return CreateResult(id_=created["name"], outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        _management_post(f"/deployments/{_id}/delete", props["teamTokenEnv"], None)
+        # Convex removes a deployment at its expiresAt, which is exactly when `drill reap` destroys
+        # the stack: already gone is what delete wants, so a 404 is not an error.
+        _management_post(f"/deployments/{_id}/delete", props["teamTokenEnv"], None, missing_ok=True)
 
 
 class ConvexDeployKeyProvider(ResourceProvider):

@@ -62,3 +62,19 @@ def test_missing_token_names_the_variable(api, monkeypatch):
     monkeypatch.delenv("CONVEX_TEAM_TOKEN")
     with pytest.raises(RuntimeError, match="CONVEX_TEAM_TOKEN"):
         ConvexDeploymentProvider().create(_props())
+
+
+def test_deleting_a_deployment_its_expiry_already_removed_succeeds(api):
+    """`drill reap` destroys expired stacks: Convex has removed the deployment by then (404)."""
+    provider = ConvexDeploymentProvider()
+    created = provider.create(_props())
+    api.state.deployments.clear()  # what Convex does at expiresAt
+    provider.delete(created.id, created.outs)  # no error
+    assert api.state.deleted == []
+
+
+def test_other_delete_failures_still_raise(api, monkeypatch):
+    created = ConvexDeploymentProvider().create(_props())
+    monkeypatch.setenv("CONVEX_TEAM_TOKEN", "wrong-token-value")
+    with pytest.raises(RuntimeError, match="HTTP 401"):
+        ConvexDeploymentProvider().delete(created.id, created.outs)
