@@ -10,10 +10,15 @@ from pathlib import Path
 import pulumi
 
 from deedbox.config import load
+from deedbox.errors import DeedboxError
 from deedbox.topology import declare
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 config_path = PROJECT_ROOT / (pulumi.Config("deedbox").get("config") or "backup.yaml")
-for output_name, value in declare(load(config_path)).items():
+try:
+    model = load(config_path)
+except DeedboxError as err:  # `pulumi preview` shows a RunError as its message, not a traceback
+    raise pulumi.RunError(str(err)) from err
+for output_name, value in declare(model).items():
     pulumi.export(output_name, value)

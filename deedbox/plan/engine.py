@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import pulumi
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
@@ -34,7 +35,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockReso
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from deedbox.errors import UsageError
+from deedbox.errors import DeedboxError, UsageError
 from deedbox.plan.graph import SECRET, Graph, ResourceRecord
 
 __all__ = ["record", "AwsMocks", "RecordingMonitor"]
@@ -257,6 +258,10 @@ def _run_directory(directory: Path) -> None:
     os.chdir(directory)
     try:
         runpy.run_path(str(directory), run_name="__main__")
+    except pulumi.RunError as err:  # the program's clean exit for the real engine: ours is the cause
+        if isinstance(err.__cause__, DeedboxError):
+            raise err.__cause__ from None
+        raise
     finally:
         os.chdir(previous_cwd)
         try:
