@@ -92,11 +92,13 @@ def _dispatch(command: str, **options: object) -> None:
 
 
 def _report_unexpected(err: Exception) -> int:
+    """A bug: one line for the user, the traceback in a new private file (0600, never reused)."""
     log_dir = Path(os.environ.get("DEEDBOX_LOG_DIR", tempfile.gettempdir()))
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        log = log_dir / "deedbox-crash.log"
-        log.write_text("".join(traceback.format_exception(err)))
+        fd, log = tempfile.mkstemp(prefix="deedbox-crash-", suffix=".log", dir=log_dir)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("".join(traceback.format_exception(err)))
         where = f" (details in {log})"
     except OSError:
         where = ""

@@ -80,7 +80,8 @@ def test_failed_export(server, client):
 def test_request_timeout_is_retried_then_reported(server):
     server.delay("/api/query", 0.5)
     c = ConvexClient(server.url, CANARY, timeout=0.1, retries=1, backoff=0.01)
-    with pytest.raises(ConvexError, match="cannot reach Convex at .*/api/query: ReadTimeout"):
+    # a loaded machine may already time out the connect: either way it is a timeout, reported
+    with pytest.raises(ConvexError, match="cannot reach Convex at .*/api/query: (Read|Connect)Timeout"):
         c.latest_export()
 
 

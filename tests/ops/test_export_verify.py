@@ -108,7 +108,14 @@ def test_cli_export_and_verify(config, bucket, small_zip, reference_config_path)
         assert json.loads(res.stdout)["ok"] is True
 
 
-def test_cli_without_bucket_is_environment_error(reference_config_path, aws):
+def test_cli_without_bucket_is_environment_error(reference_config_path, aws, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    # no bucket anywhere: not from the environment, and no `pulumi` on PATH to ask for the stack
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    for name in ("DEEDBOX_BUCKET", "DEEDBOX_STACK_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
     res = CliRunner().invoke(app, ["verify", "--config", str(reference_config_path)])
     assert res.exit_code == 2
     assert "no backup bucket" in res.stderr and "Traceback" not in res.output

@@ -111,7 +111,8 @@ class ProcessEndpoint(MotoEndpoint):
         proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        deadline = time.monotonic() + 60  # a cold first import of moto + flask can take a while
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
                 requests.get(f"{url}/moto-api/", timeout=1)
                 return cls(None, url, proc)  # type: ignore[arg-type]
