@@ -261,61 +261,46 @@ def workflows(
 
 
 _VALIDATE_OPTIONS = {"--config": "config", "-c": "config", "--format": "format"}
+_PLAN_OPTIONS = {**_VALIDATE_OPTIONS, "--base": "base"}
+
+
+def _fast_options(argv: list[str], command: str, names: dict[str, str],
+                  formats: type[Enum]) -> dict[str, object] | None:
+    """Options of a plain ``deedbox <command> [--opt VALUE | --opt=VALUE]...``, else None.
+
+    ``validate`` runs in pre-commit hooks and CI on every change, ``plan`` on every pull request,
+    and typer's parameter coercion imports pydantic (~100 ms). For the exact well-formed forms
+    this parser accepts, the result is what typer would pass; anything else (--help, unknown or
+    repeated options, bad values) returns None and goes through typer unchanged.
+    """
+    if not argv or argv[0] != command:
+        return None
+    options: dict[str, object] = {}
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        key = names.get(name if eq else arg)
+        if key is None or key in options or (eq and name == "-c"):
+            return None
+        value = value if eq else next(rest, None)
+        if not value or value.startswith("-"):
+            return None
+        options[key] = value
+    if options.setdefault("format", "text") not in {f.value for f in formats}:
+        return None
+    options["config"] = Path(str(options.get("config", "backup.yaml")))
+    return options
 
 
 def _fast_validate(argv: list[str]) -> dict[str, object] | None:
-    """Options of a plain ``deedbox validate [-c PATH] [--format F]``, else None.
-
-    ``deedbox validate`` runs in pre-commit hooks and CI on every change, and typer's parameter
-    coercion imports pydantic (~100 ms). For the exact well-formed forms this parser accepts,
-    the result is what typer would pass; anything else (--help, unknown or repeated options,
-    bad values) returns None and goes through typer unchanged.
-    """
-    if not argv or argv[0] != "validate":
-        return None
-    options: dict[str, object] = {}
-    rest = iter(argv[1:])
-    for arg in rest:
-        name, eq, value = arg.partition("=")
-        key = _VALIDATE_OPTIONS.get(name if eq else arg)
-        if key is None or key in options or (eq and name == "-c"):
-            return None
-        value = value if eq else next(rest, None)
-        if not value or value.startswith("-"):
-            return None
-        options[key] = value
-    fmt = options.get("format", "text")
-    if fmt not in {f.value for f in ValidateFormat}:
-        return None
-    return {"config": Path(str(options.get("config", "backup.yaml"))), "format": fmt}
-
-
-_PLAN_OPTIONS = {"--config": "config", "-c": "config", "--format": "format", "--base": "base"}
+    """``_fast_options`` for ``deedbox validate [-c PATH] [--format F]``."""
+    return _fast_options(argv, "validate", _VALIDATE_OPTIONS, ValidateFormat)
 
 
 def _fast_plan(argv: list[str]) -> dict[str, object] | None:
-    """Options of a plain ``deedbox plan [-c PATH] [--base REF] [--format F]``, else None.
-
-    The same typer-free path as ``_fast_validate`` (``deedbox plan`` runs on every pull request,
-    and pydantic is ~15% of its time): exact well-formed forms only, anything else goes to typer.
-    """
-    if not argv or argv[0] != "plan":
-        return None
-    options: dict[str, object] = {}
-    rest = iter(argv[1:])
-    for arg in rest:
-        name, eq, value = arg.partition("=")
-        key = _PLAN_OPTIONS.get(name if eq else arg)
-        if key is None or key in options or (eq and name == "-c"):
-            return None
-        value = value if eq else next(rest, None)
-        if not value or value.startswith("-"):
-            return None
-        options[key] = value
-    fmt = options.get("format", "text")
-    if fmt not in {f.value for f in PlanFormat}:
-        return None
-    return {"config": Path(str(options.get("config", "backup.yaml"))), "base": options.get("base"), "format": fmt}
+    """``_fast_options`` for ``deedbox plan [-c PATH] [--base REF] [--format F]``."""
+    options = _fast_options(argv, "plan", _PLAN_OPTIONS, PlanFormat)
+    return None if options is None else {"base": None, **options}
 
 
 def main() -> None:
