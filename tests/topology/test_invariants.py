@@ -25,6 +25,15 @@ def _for_bucket(g: Graph, type_suffix: str, bucket: str) -> ResourceRecord:
     return found[0]
 
 
+def _runner_statements(g: Graph) -> dict[str, dict] | None:
+    """The runner's inline policy statements by Sid; None when the config declares no runner."""
+    policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
+                if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
+    if not policies:
+        return None
+    return {s["Sid"]: s for s in json.loads(policies[0].inputs["policy"])["Statement"]}
+
+
 def _providers(g: Graph) -> dict[str, ResourceRecord]:
     return {r.urn: r for r in g.of_type(PROVIDER)}
 
@@ -258,11 +267,9 @@ def test_media_backup_follows_its_mode(planned, variant):
 
 def test_runner_reaches_every_place_media_lands_and_reads_an_aws_source(planned, variant):
     cfg, g = planned(variant)
-    policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
-                if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
-    if not policies:
+    doc = _runner_statements(g)
+    if doc is None:
         return
-    doc = {s["Sid"]: s for s in json.loads(policies[0].inputs["policy"])["Statement"]}
     bucket = f"arn:aws:s3:::{g.outputs['store_bucket']}"
     reachable = doc["WriteAndReadBackups"]["Resource"]
     for prefix in g.outputs["deedbox"].get("media_classes", {}).values():
@@ -297,11 +304,9 @@ def test_runner_may_write_and_list_every_key_the_operations_write(planned, varia
     from deedbox.ops.snapshots import folder_prefix, format_ts
 
     cfg, g = planned(variant)
-    policies = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy")
-                if g.by_urn(p.parent).type == "deedbox:runner:RunnerIdentity"]
-    if not policies:
+    doc = _runner_statements(g)
+    if doc is None:
         return
-    doc = {s["Sid"]: s for s in json.loads(policies[0].inputs["policy"])["Statement"]}
     bucket = f"arn:aws:s3:::{g.outputs['store_bucket']}"
     moment = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
     snapshot = folder_prefix("happy-otter-123", moment, "scheduled")
