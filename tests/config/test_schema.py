@@ -103,8 +103,7 @@ def test_patterns_reject_lookalikes(name: str) -> None:
 def test_check_jsonschema_accepts_the_valid_files() -> None:
     """The schema works in the tool users have, on files deedbox also accepts."""
     exe = Path(sys.executable).with_name("check-jsonschema")
-    if not exe.exists():
-        pytest.skip("check-jsonschema is not installed (dev extra)")
+    assert exe.exists(), "check-jsonschema comes with the dev extra (`make test` installs it)"
     files = [ROOT / "backup.yaml", *sorted((Path(__file__).parent / "cases" / "positive").glob("*.yaml"))]
     run = subprocess.run([str(exe), "--schemafile", str(SCHEMA_FILE), *map(str, files)],
                          capture_output=True, text=True, timeout=60)
