@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.deedbox-installed
 
-.PHONY: plan validate test bench clean
+.PHONY: plan validate test lint bench clean
 
 plan: $(STAMP)
 	$(BIN)/deedbox plan --config backup.yaml
@@ -12,8 +12,12 @@ plan: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/deedbox validate --config backup.yaml
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+test: lint
+	$(BIN)/python -m pytest -q -n auto
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy deedbox
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

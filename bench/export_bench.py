@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 class MotoProcess:
     """``moto_server`` in its own process on a free port."""
 
-    def __enter__(self) -> "MotoProcess":
+    def __enter__(self) -> MotoProcess:
         import requests
 
         with socket.socket() as s:

@@ -48,7 +48,7 @@ def measure(argv: list[str]) -> tuple[float, int, int]:
 def run(n: int, config: Path) -> dict:
     cmds = commands(config)
     samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name in cmds}
-    for name, argv in cmds.items():  # warm the page cache and .pyc files, not counted
+    for argv in cmds.values():  # warm the page cache and .pyc files, not counted
         measure(argv)
     for _ in range(n):
         for name, argv in cmds.items():

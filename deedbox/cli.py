@@ -16,9 +16,9 @@ import os
 import sys
 import tempfile
 import traceback
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -42,24 +42,24 @@ app.add_typer(restore_app, name="restore")
 app.add_typer(drill_app, name="drill")
 
 
-class ValidateFormat(str, Enum):
+class ValidateFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
 
 
-class PlanFormat(str, Enum):
+class PlanFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     scheduled = "scheduled"
     pre_change = "pre-change"
     manual = "manual"
@@ -118,7 +118,7 @@ def validate(
 @app.command()
 def plan(
     config: Path = ConfigOpt,
-    base: Optional[str] = typer.Option(None, "--base", help="Git ref to diff against (plans backup.yaml as it was there)."),
+    base: str | None = typer.Option(None, "--base", help="Git ref to diff against (plans backup.yaml as it was there)."),
     format: PlanFormat = typer.Option(PlanFormat.text, "--format", help="text, json or markdown (a PR comment)."),
 ) -> None:
     """Run the Pulumi program offline under the mock engine, evaluate the policy pack, report. Exit 1 on a mandatory violation."""
@@ -128,9 +128,9 @@ def plan(
 @app.command()
 def export(
     config: Path = ConfigOpt,
-    from_zip: Optional[Path] = typer.Option(None, "--from-zip", help="Upload this snapshot ZIP instead of taking a new export."),
+    from_zip: Path | None = typer.Option(None, "--from-zip", help="Upload this snapshot ZIP instead of taking a new export."),
     reason: Reason = typer.Option(Reason.manual, "--reason", help="Why this export is taken (part of its key)."),
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Take a Convex export, store it off-platform, verify it, then write its manifest."""
@@ -142,7 +142,7 @@ def verify(
     config: Path = ConfigOpt,
     snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot key (its folder or snapshot.zip) or `latest`."),
     read_data: bool = typer.Option(False, "--read-data", help="Download and recompute everything, not just structure."),
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Check a stored snapshot against its manifest. Exit 1 on any mismatch."""
@@ -153,7 +153,7 @@ def verify(
 def media_sync(
     config: Path = ConfigOpt,
     backfill: bool = typer.Option(False, "--backfill", help="In replicate mode, copy objects that predate replication."),
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Incrementally copy each media class into media/<class>/ (sync mode) or report replication state."""
@@ -164,7 +164,7 @@ def media_sync(
 def secrets_push(
     config: Path = ConfigOpt,
     env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Write a new secret version for each configured key whose value changed."""
@@ -175,7 +175,7 @@ def secrets_push(
 def secrets_verify(
     config: Path = ConfigOpt,
     env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Compare vault and environment by keyed fingerprints. Exit 1 on drift or a missing key."""
@@ -185,7 +185,7 @@ def secrets_verify(
 @app.command()
 def status(
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Freshness of each data class against its RPO. Exit 1 when anything is stale."""
@@ -197,10 +197,10 @@ def restore_record(
     table: str = typer.Option(..., "--table", help="Table of the document."),
     id: str = typer.Option(..., "--id", help="The document's _id."),
     snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot key or `latest`."),
-    component: Optional[str] = typer.Option(None, "--component", help="Component path, e.g. `a/b`."),
+    component: str | None = typer.Option(None, "--component", help="Component path, e.g. `a/b`."),
     apply: bool = typer.Option(False, "--apply", help="Put it back into the live deployment (append import)."),
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Find one document in a verified snapshot; with --apply, put it back with its original _id."""
@@ -214,7 +214,7 @@ def restore_full(
     to: str = typer.Option(..., "--to", help="URL of the deployment to restore into."),
     yes: bool = typer.Option(False, "--yes", help="Do it; without --yes only the plan is shown."),
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Restore everything into a deployment, after a verified safety export of it."""
@@ -224,7 +224,7 @@ def restore_full(
 @drill_app.command("run")
 def drill_run(
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Ephemeral stack up, newest snapshot imported, checks, report, stack destroyed (always)."""
@@ -234,7 +234,7 @@ def drill_run(
 @drill_app.command("list")
 def drill_list(
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Drills and their results, from the bucket and the stack backend."""
@@ -244,7 +244,7 @@ def drill_list(
 @drill_app.command("reap")
 def drill_reap(
     config: Path = ConfigOpt,
-    bucket: Optional[str] = BucketOpt,
+    bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Destroy drill stacks past their TTL (runs that were killed hard)."""
@@ -260,66 +260,20 @@ def workflows(
     _dispatch("workflows", config=config, output=output)
 
 
-_VALIDATE_OPTIONS = {"--config": "config", "-c": "config", "--format": "format"}
-_PLAN_OPTIONS = {**_VALIDATE_OPTIONS, "--base": "base"}
-
-
-def _fast_options(argv: list[str], command: str, names: dict[str, str],
-                  formats: type[Enum]) -> dict[str, object] | None:
-    """Options of a plain ``deedbox <command> [--opt VALUE | --opt=VALUE]...``, else None.
-
-    ``validate`` runs in pre-commit hooks and CI on every change, ``plan`` on every pull request,
-    and typer's parameter coercion imports pydantic (~100 ms). For the exact well-formed forms
-    this parser accepts, the result is what typer would pass; anything else (--help, unknown or
-    repeated options, bad values) returns None and goes through typer unchanged.
-    """
-    if not argv or argv[0] != command:
-        return None
-    options: dict[str, object] = {}
-    rest = iter(argv[1:])
-    for arg in rest:
-        name, eq, value = arg.partition("=")
-        key = names.get(name if eq else arg)
-        if key is None or key in options or (eq and name == "-c"):
-            return None
-        value = value if eq else next(rest, None)
-        if not value or value.startswith("-"):
-            return None
-        options[key] = value
-    if options.setdefault("format", "text") not in {f.value for f in formats}:
-        return None
-    options["config"] = Path(str(options.get("config", "backup.yaml")))
-    return options
-
-
-def _fast_validate(argv: list[str]) -> dict[str, object] | None:
-    """``_fast_options`` for ``deedbox validate [-c PATH] [--format F]``."""
-    return _fast_options(argv, "validate", _VALIDATE_OPTIONS, ValidateFormat)
-
-
-def _fast_plan(argv: list[str]) -> dict[str, object] | None:
-    """``_fast_options`` for ``deedbox plan [-c PATH] [--base REF] [--format F]``."""
-    options = _fast_options(argv, "plan", _PLAN_OPTIONS, PlanFormat)
-    return None if options is None else {"base": None, **options}
-
-
 def main() -> None:
     """Console-script entry point."""
-    for command, fast in (("validate", _fast_validate(sys.argv[1:])), ("plan", _fast_plan(sys.argv[1:]))):
-        if fast is not None:
-            try:
-                _dispatch(command, **fast)
-            except typer.Exit as done:
-                sys.exit(done.exit_code)
     sys.exit(_run_app(sys.argv[1:]))
 
 
 def _run_app(args: list[str]) -> int:
     """Run typer without its boxed error panels: a usage error is one line, exit 2."""
-    try:  # typer >= 0.22 vendors click; older releases use click itself
+    if TYPE_CHECKING:  # type against the vendored click of the typer installed here
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
-    except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException, NoArgsIsHelpError
+    else:
+        try:  # typer >= 0.22 vendors click; older releases (pyproject allows >= 0.15) use click itself
+            from typer._click.exceptions import ClickException, NoArgsIsHelpError
+        except ImportError:  # pragma: no cover
+            from click.exceptions import ClickException, NoArgsIsHelpError
 
     try:
         code = app(args=args, prog_name="deedbox", standalone_mode=False)
@@ -327,7 +281,8 @@ def _run_app(args: list[str]) -> int:
         typer.echo(err.ctx.get_help(), err=True)
         return 2
     except ClickException as err:  # bad option, missing option, bad value
-        hint = f" (see `{err.ctx.command_path} --help`)" if getattr(err, "ctx", None) else ""
+        ctx = getattr(err, "ctx", None)  # only UsageError and its subclasses carry one
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
         typer.echo(f"deedbox: error: {err.format_message()}{hint}", err=True)
         return err.exit_code
     except typer.Abort:
@@ -337,4 +292,4 @@ def _run_app(args: list[str]) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

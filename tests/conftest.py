@@ -25,3 +25,8 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def reference_config_path() -> Path:
     return ROOT / "backup.yaml"
+
+
+# The store/operation fixtures (moto, bucket, config, small_zip, the canary check) are shared by
+# tests/bucket, backend, media, secrets, restore, drill and the status and workflow tests.
+pytest_plugins = ["tests.support.ops_fixtures"]

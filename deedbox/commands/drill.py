@@ -6,19 +6,19 @@ run: exit 0 only when every step passed and the stack was torn down; 1 when the 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
 def run(*, action: str, config: Path, bucket: str | None, format: str) -> int:
-    from deedbox.ops.cli_support import load_config
-    from deedbox.ops.drill_backend import AutomationBackend
-    from deedbox.ops.store import BackupStore
+    from deedbox.bucket.client import BucketClient
+    from deedbox.commands.output import load_config
+    from deedbox.drill.stacks import AutomationBackend
 
     cfg = load_config(config)
     if action == "reap":  # needs the stack backend only, not the bucket
         return _reap(AutomationBackend(), format)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     if action == "run":
         return _run(cfg, store, AutomationBackend(), format)
     return _list(store, _backend_or_reason, format)
@@ -26,8 +26,8 @@ def run(*, action: str, config: Path, bucket: str | None, format: str) -> int:
 
 def _backend_or_reason():
     """The stack backend, or the one-line reason it is unavailable (list still shows reports)."""
+    from deedbox.drill.stacks import AutomationBackend
     from deedbox.errors import EnvironmentProblem
-    from deedbox.ops.drill_backend import AutomationBackend
 
     try:
         return AutomationBackend(), None
@@ -36,8 +36,8 @@ def _backend_or_reason():
 
 
 def _run(cfg, store, backend, fmt: str) -> int:
-    from deedbox.ops.cli_support import emit
-    from deedbox.ops.drill import DrillTools, run_drill
+    from deedbox.commands.output import emit
+    from deedbox.drill.run import DrillTools, run_drill
 
     report, code = run_drill(cfg, DrillTools(store=store, backend=backend))
     lines = [f"drill {report.drill_id}: {'PASSED' if code == 0 else 'FAILED'}"
@@ -52,16 +52,16 @@ def _run(cfg, store, backend, fmt: str) -> int:
 
 
 def _list(store, open_backend, fmt: str) -> int:
+    from deedbox.commands.output import emit
+    from deedbox.drill.admin import drill_stacks, list_reports
     from deedbox.errors import EnvironmentProblem
-    from deedbox.ops.cli_support import emit
-    from deedbox.ops.drill_admin import drill_stacks, list_reports
 
     reports = list_reports(store)
     backend, unavailable = open_backend()
     stacks = []
     if backend is not None:
         try:
-            stacks = drill_stacks(backend, datetime.now(timezone.utc))
+            stacks = drill_stacks(backend, datetime.now(UTC))
         except EnvironmentProblem as err:
             unavailable = str(err)
     doc = {"reports": reports, "stacks_unavailable": unavailable, "stacks": [
@@ -79,8 +79,8 @@ def _list(store, open_backend, fmt: str) -> int:
 
 
 def _reap(backend, fmt: str) -> int:
-    from deedbox.ops.cli_support import emit
-    from deedbox.ops.drill_admin import reap
+    from deedbox.commands.output import emit
+    from deedbox.drill.admin import reap
 
     rows = reap(backend)
     emit(fmt, {"stacks": rows}, [f"{r['action']:7} {r['stack']}: {r['detail']}" for r in rows] or ["no drill stacks"])

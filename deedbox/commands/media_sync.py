@@ -6,12 +6,12 @@ from pathlib import Path
 
 
 def run(*, config: Path, backfill: bool, bucket: str | None, format: str) -> int:
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.media import sync_media
-    from deedbox.ops.store import BackupStore
+    from deedbox.bucket.client import BucketClient
+    from deedbox.commands.output import emit, load_config
+    from deedbox.media.sync import sync_media
 
     cfg = load_config(config)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     record = sync_media(cfg, store, backfill=backfill)
     doc = {k: v for k, v in record.items() if k != "index"}
     how = record["method"] if record["mode"] == "sync" or backfill else "replication check"

@@ -1,6 +1,6 @@
 """``deedbox plan``: the offline plan a reviewer reads, with no cloud credentials.
 
-validate the config → record the real ``infra/`` program under the mock engine → evaluate the
+validate the config → record ``deedbox.topology.program(model)`` (what ``infra/`` runs) under the mock engine → evaluate the
 policy pack → (with ``--base``) record the config as it was at a git ref and diff → render.
 Exit 0 when every mandatory policy passes, 1 on a violation or an invalid config, 2 when the
 ref or the repository cannot be used.
@@ -8,43 +8,21 @@ ref or the repository cannot be used.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from deedbox.config.model import Config
 from deedbox.errors import ConfigError, UsageError
 
-INFRA = Path(__file__).resolve().parent.parent.parent / "infra"
+if TYPE_CHECKING:
+    from deedbox.plan.graph import Graph
 
 
 def run(*, config: Path, base: str | None = None, format: str = "text") -> int:
-    # Python's cyclic garbage collector re-walks every object Pulumi and pulumi-aws create while
-    # they import, again when it is switched back on, and once more at interpreter exit: ~40% of
-    # this command's time (bench/plan_bench.py). So for the run it is off; after it, what the run
-    # made moves to the oldest generation without a walk (freeze + unfreeze), so its garbage is
-    # still collected by a later full collection (tests run this in-process); at exit, what is
-    # alive is frozen so teardown skips it (a plan leaves nothing for a finalizer to flush:
-    # the interpreter flushes stdout, temporary files are closed by then). Peak RSS: +~1 MiB.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(config=Path(config), base=base, format=format)
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-        if not _EXIT_FREEZE:
-            _EXIT_FREEZE.append(atexit.register(gc.freeze))
-
-
-_EXIT_FREEZE: list = []  # registered once per process
-
-
-def _run(*, config: Path, base: str | None, format: str) -> int:
+    config = Path(config)
     try:
         model = _load(config)
     except ConfigError as err:
@@ -53,16 +31,17 @@ def _run(*, config: Path, base: str | None, format: str) -> int:
     from deedbox.plan import diff as diffing
     from deedbox.plan.engine import record
     from deedbox.plan.evaluate import evaluate, mandatory_failures
+    from deedbox.topology import program
 
-    head = record(INFRA, config={"deedbox:config": str(config.resolve())})
-    base_graph = _record_base(config, base, record) if base else None
+    head = record(lambda: program(model))
+    base_graph = _record_base(config, base) if base else None
     changes = diffing.diff(base_graph, head) if base_graph is not None else None
     verdicts = evaluate(head)
     sys.stdout.write(_render(format, head, verdicts, changes, base_graph, model))
     return 1 if mandatory_failures(verdicts) else 0
 
 
-def _load(path: Path):
+def _load(path: Path) -> Config:
     from deedbox.config import load
 
     return load(path)  # missing file, directory, binary: one UsageError line from the loader
@@ -112,8 +91,10 @@ def base_text(config: Path, ref: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def _record_base(config: Path, ref: str, record):
+def _record_base(config: Path, ref: str) -> Graph:
+    from deedbox.plan.engine import record
     from deedbox.plan.graph import Graph
+    from deedbox.topology import program
 
     text = base_text(config, ref)
     if text is None:
@@ -122,7 +103,7 @@ def _record_base(config: Path, ref: str, record):
         path = Path(tmp) / config.name
         path.write_text(text)
         try:
-            _load(path)
+            model = _load(path)
         except ConfigError as err:
             raise UsageError(f"--base {ref}: {config.name} there is invalid ({err})") from None
-        return record(INFRA, config={"deedbox:config": str(path)})
+    return record(lambda: program(model))

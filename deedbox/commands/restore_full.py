@@ -10,12 +10,12 @@ from pathlib import Path
 
 
 def run(*, config: Path, snapshot: str, to: str, yes: bool, bucket: str | None, format: str) -> int:
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.restore_full import cutover_steps, restore_full
-    from deedbox.ops.store import BackupStore
+    from deedbox.bucket.client import BucketClient
+    from deedbox.commands.output import emit, load_config
+    from deedbox.restore.full import cutover_steps, restore_full
 
     cfg = load_config(config)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     r = restore_full(cfg, store, snapshot=snapshot, to=to, yes=yes)
     steps = cutover_steps(to, cfg.source.convex.url) if r.applied else []
     doc = {"snapshot": r.snapshot, "target": to, "applied": r.applied, "tables": r.tables,

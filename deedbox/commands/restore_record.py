@@ -13,12 +13,12 @@ from pathlib import Path
 
 def run(*, config: Path, table: str, id: str, snapshot: str, component: str | None, apply: bool,
         bucket: str | None, format: str) -> int:
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.restore_record import restore_record
-    from deedbox.ops.store import BackupStore
+    from deedbox.bucket.client import BucketClient
+    from deedbox.commands.output import emit, load_config
+    from deedbox.restore.record import restore_record
 
     cfg = load_config(config)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     comp = (component or "").strip("/")
     result = restore_record(cfg, store, table=table, doc_id=id, snapshot=snapshot, component=comp, apply=apply)
     line = result.line.decode("utf-8").rstrip("\n")

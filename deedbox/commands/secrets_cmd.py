@@ -7,9 +7,9 @@ from pathlib import Path
 
 
 def run(*, action: str, config: Path, env_file: Path, format: str, bucket: str | None = None) -> int:
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.dotenv import parse_env_file
-    from deedbox.ops.secrets import IN_SYNC, Vault, check
+    from deedbox.commands.output import emit, load_config
+    from deedbox.secrets.dotenv import parse_env_file
+    from deedbox.secrets.vault import IN_SYNC, Vault, check
 
     cfg = load_config(config)
     env = parse_env_file(env_file)
@@ -28,12 +28,12 @@ def run(*, action: str, config: Path, env_file: Path, format: str, bucket: str |
 
 def _record(cfg, results, ok: bool, bucket: str | None) -> str | None:
     """Record the verification in the bucket so ``status`` can judge its age (best effort)."""
+    from deedbox.bucket.client import BucketClient
+    from deedbox.bucket.records import write_record
     from deedbox.errors import EnvironmentProblem
-    from deedbox.ops.records import write_record
-    from deedbox.ops.store import BackupStore
 
     try:
-        store = BackupStore.resolve(cfg, bucket)
+        store = BucketClient.resolve(cfg, bucket)
         return write_record(store, "secrets-verify", {
             "ok": ok, "keys": {r.key: r.state for r in results}})
     except EnvironmentProblem as err:

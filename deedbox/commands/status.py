@@ -6,12 +6,12 @@ from pathlib import Path
 
 
 def run(*, config: Path, bucket: str | None, format: str) -> int:
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.status import collect
-    from deedbox.ops.store import BackupStore
+    from deedbox.bucket.client import BucketClient
+    from deedbox.commands.output import emit, load_config
+    from deedbox.status import collect
 
     cfg = load_config(config)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     rows = collect(cfg, store)
     fresh = all(r.fresh for r in rows)
     lines = [f"{r.data_class:<8} {'fresh' if r.fresh else 'STALE':<6} newest {r.newest or '-':<17} "

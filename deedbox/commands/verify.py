@@ -6,13 +6,13 @@ from pathlib import Path
 
 
 def run(*, config: Path, snapshot: str, read_data: bool, bucket: str | None, format: str) -> int:
-    from deedbox.ops.checking import verify_snapshot
-    from deedbox.ops.cli_support import emit, load_config
-    from deedbox.ops.snapshots import list_snapshots, resolve_snapshot
-    from deedbox.ops.store import BackupStore
+    from deedbox.backend.verify import verify_snapshot
+    from deedbox.bucket.client import BucketClient
+    from deedbox.bucket.snapshots import list_snapshots, resolve_snapshot
+    from deedbox.commands.output import emit, load_config
 
     cfg = load_config(config)
-    store = BackupStore.resolve(cfg, bucket)
+    store = BucketClient.resolve(cfg, bucket)
     ref = resolve_snapshot(store, cfg, snapshot)
     result = verify_snapshot(store, ref, read_data=read_data)
     mode = "read-data" if read_data else "structure"

@@ -25,10 +25,10 @@ def _dumper():
 def run(*, config: Path, output: Path) -> int:
     import yaml
 
+    from deedbox.bucket.locate import BUCKET_KEYS, ROLE_KEYS, pick, stack_output
+    from deedbox.commands.output import load_config
     from deedbox.errors import UsageError
-    from deedbox.ops.cli_support import load_config
-    from deedbox.ops.stack import BUCKET_KEYS, ROLE_KEYS, pick, stack_output
-    from deedbox.ops.workflows import workflows
+    from deedbox.workflows import workflows
 
     cfg = load_config(config)
     stack = stack_output()

@@ -16,7 +16,6 @@ Layers, each doing one thing (check-jsonschema's shape):
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from deedbox.config.diagnostics import Diagnostic, Result, sort_key
@@ -38,7 +37,7 @@ def check(path: str | Path) -> Result:
 
 def check_text(text: str, *, path: str = "backup.yaml") -> Result:
     """Check YAML text: syntax, schema, secrets, then semantic rules and the model."""
-    from deedbox.config import rules, schema, yamlread
+    from deedbox.config import rules, schema, semantic, yamlread
     from deedbox.config.model import from_dict
 
     doc = yamlread.parse(text)
@@ -53,7 +52,7 @@ def check_text(text: str, *, path: str = "backup.yaml") -> Result:
     found += rules.secret_values(doc)
     if any(d.rule.startswith("schema") for d in found):
         return _result(path, found, doc)
-    found += rules.run(doc)
+    found += semantic.run(doc)
     if any(d.severity == "error" for d in found):
         return _result(path, found, doc)
     return _result(path, found, doc, model=from_dict(doc.data, path=path))
@@ -64,35 +63,16 @@ def load(path: str | Path) -> Config:
 
     Raises ``ConfigError`` (exit 1) listing every error with its position, or ``UsageError``
     (exit 2) when the file cannot be read.
-
-    ``deedbox plan`` loads the same file twice in one process (the command, then ``infra/`` under
-    the engine): a text that already passed every check is not checked again, its model is
-    rebuilt from a private copy of the validated document (the check is a pure function of the
-    text; the file is still read, so a changed or unreadable file is never served stale).
     """
-    from deedbox.config.model import from_dict
-    from deedbox.config.yamlread import read_text
-
-    path = Path(path)
-    text = read_text(path)
-    valid = _VALID.get(text)
-    if valid is not None:
-        return from_dict(copy.deepcopy(valid), path=str(path))
-    result = check_text(text, path=str(path))
+    result = check(path)
     if result.errors:
         first = result.errors[0]
         more = len(result.errors) - 1
         tail = f" (and {more} more error{'s' if more != 1 else ''}; run `deedbox validate`)" if more else ""
         raise ConfigError(f"{result.path}:{first.line}:{first.column}: [{first.rule}] {first.message}{tail}",
                           result.errors)
-    if len(_VALID) >= _VALID_MAX:
-        _VALID.pop(next(iter(_VALID)))
-    _VALID[text] = copy.deepcopy(result.document)
+    assert result.model is not None  # no errors: check_text built the model
     return result.model
-
-
-_VALID: dict[str, object] = {}  # text of a valid backup.yaml -> its validated document (oldest first)
-_VALID_MAX = 8
 
 
 def _not_a_mapping(doc) -> Diagnostic:  # noqa: ANN001 - yamlread.Document, imported lazily

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from deedbox.config.paths import PathT
+from deedbox.config.secretscan import secret_kind
+
+__all__ = ["Diagnostic", "PathT", "Result", "Severity", "dotted", "sort_key"]
+
 Severity = Literal["error", "warning"]
-PathT = tuple[str | int, ...]
 
 
 def dotted(path: PathT) -> str:
@@ -20,8 +24,6 @@ def dotted(path: PathT) -> str:
 
     A key that looks like a secret is shown as ``<redacted>``: paths are printed too.
     """
-    from deedbox.config.secretscan import secret_kind  # secretscan imports this module
-
     out = ""
     for part in path:
         if isinstance(part, int):

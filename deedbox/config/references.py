@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 
 from deedbox.config.diagnostics import Diagnostic
-from deedbox.config.rules import at, get, rule
+from deedbox.config.registry import at, get, rule
 from deedbox.config.secretscan import describe
 from deedbox.config.yamlread import Document
 

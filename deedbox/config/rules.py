@@ -8,53 +8,16 @@ that must change. ``secret-value`` runs on every parsed document, valid or not.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Iterator
 
-from deedbox.config.diagnostics import Diagnostic, PathT, Severity, dotted
+from deedbox.config.diagnostics import Diagnostic, PathT, dotted
+from deedbox.config.registry import at, get, rule
 from deedbox.config.schedule import ScheduleError, interval_hours
 from deedbox.config.secretscan import scan
 from deedbox.config.yamlread import Document
 
-Rule = Callable[[Document], Iterator[Diagnostic]]
-RULES: dict[str, Rule] = {}
 SCHEDULES: tuple[PathT, ...] = (("backups", "backend", "schedule"), ("backups", "media", "schedule"),
                                 ("backups", "secrets", "verify_schedule"), ("drills", "schedule"))
-
-
-def rule(rule_id: str) -> Callable[[Rule], Rule]:
-    def register(fn: Rule) -> Rule:
-        RULES[rule_id] = fn
-        return fn
-    return register
-
-
-def registry() -> dict[str, Rule]:
-    """Every registered rule by id (the reference rules live in ``references``)."""
-    import deedbox.config.references  # noqa: F401 - registers its rules on import
-
-    return RULES
-
-
-def run(doc: Document) -> list[Diagnostic]:
-    """Every semantic rule over a schema-valid document."""
-    return [d for fn in registry().values() for d in fn(doc)]
-
-
-def at(doc: Document, path: PathT, rule_id: str, message: str, severity: Severity = "error", *,
-       key: bool = False) -> Diagnostic:
-    line, col = doc.position(path, key=key)
-    return Diagnostic(line, col, dotted(path), rule_id, message, severity)
-
-
-def get(data: Any, path: PathT, default: Any = None) -> Any:
-    for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return default
-    return data
 
 
 def secret_values(doc: Document) -> list[Diagnostic]:

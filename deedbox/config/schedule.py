@@ -16,11 +16,13 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any
 
-MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
-DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split(), 1)}
+MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
 _RATE = re.compile(r"rate\((\d+) ([a-z]+)\)")
 _UNITS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 HORIZON_YEARS = 4
@@ -149,7 +151,7 @@ def parse_field(text: str, name: str) -> Field:
             raise ScheduleError(f"{name}: empty item in a list")
         if not _day_special(part, name, out):
             out.setdefault("values", set()).update(_range(part, name))
-    kw = {k: frozenset(v) if isinstance(v, set) else v for k, v in out.items()}
+    kw: dict[str, Any] = {k: frozenset(v) if isinstance(v, set) else v for k, v in out.items()}
     kw.setdefault("values", frozenset())
     return Field(**kw)
 
@@ -164,14 +166,14 @@ class Cron:
     year: Field
 
     @classmethod
-    def parse(cls, expression: str) -> "Cron":
+    def parse(cls, expression: str) -> Cron:
         m = re.fullmatch(r"cron\((.*)\)", expression)
         fields = m.group(1).split() if m else []
         if len(fields) != 6:
             raise ScheduleError(f"cron needs six fields (minutes hours day-of-month month day-of-week year), got {len(fields)}")
         if (fields[2] == "?") == (fields[4] == "?"):
             raise ScheduleError("cron: exactly one of day-of-month and day-of-week must be `?`")
-        return cls(*(parse_field(f, n) for f, n in zip(fields, _SPEC)))
+        return cls(*(parse_field(f, n) for f, n in zip(fields, _SPEC, strict=True)))
 
     def runs_on(self, day: date) -> bool:
         if day.month not in self.month.values or day.year not in self.year.values:
@@ -181,12 +183,12 @@ class Cron:
     def max_gap_hours(self) -> float:
         """Longest gap between consecutive runs over the horizon, in hours."""
         times = sorted(h * 60 + m for h in self.hours.values for m in self.minutes.values)
-        gaps_in_day = max((b - a for a, b in zip(times, times[1:])), default=0)
+        gaps_in_day = max((b - a for a, b in pairwise(times)), default=0)
         days = [d for d in _horizon(self.year.values) if self.runs_on(d)]
         if len(days) * len(times) < 2:
             return float("inf")
         longest = gaps_in_day if len(times) > 1 else 0
-        for a, b in zip(days, days[1:]):
+        for a, b in pairwise(days):
             longest = max(longest, (b - a).days * 1440 - times[-1] + times[0])
         return longest / 60
 

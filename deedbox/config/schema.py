@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -47,6 +48,26 @@ def _def_names() -> dict[int, str]:
     return {id(sub): name for name, sub in schema()["$defs"].items()}
 
 
+# jsonschema types a ValidationError's fields as ``X | Unset`` because an error can be built by
+# hand without them; every error here comes from ``iter_errors``, which always sets them.
+
+def _keyword(error: ValidationError) -> str:
+    return cast(str, error.validator)
+
+
+def _value(error: ValidationError) -> Any:
+    return cast(Any, error.validator_value)
+
+
+def _instance(error: ValidationError) -> Any:
+    return cast(Any, error.instance)
+
+
+def _object_schema(error: ValidationError) -> Mapping[str, Any]:
+    """The (object) schema holding ``additionalProperties``: never a boolean schema."""
+    return cast(Mapping[str, Any], error.schema)
+
+
 def validate(doc: Document) -> list[Diagnostic]:
     """Every schema error of ``doc.data``, each at the position of the node it is about."""
     out: dict[Diagnostic, None] = {}  # ordered set: jsonschema repeats `required` per missing key
@@ -57,16 +78,16 @@ def validate(doc: Document) -> list[Diagnostic]:
 
 def _explain(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
     path: PathT = tuple(error.absolute_path)
-    keyword = error.validator
+    keyword = _keyword(error)
     if keyword == "required":
         for key in _missing(error):
             yield _at(doc, path, "schema.required", f"missing required key '{key}'", target=path + (key,))
     elif keyword == "additionalProperties":
         for key in _extra(error):
-            yield _at(doc, path + (key,), "schema.additional", _unknown_key(key, error.schema), key=True)
+            yield _at(doc, path + (key,), "schema.additional", _unknown_key(key, _object_schema(error)), key=True)
     elif "propertyNames" in error.relative_schema_path:  # jsonschema reports the name as instance
-        yield _at(doc, path + (error.instance,), "schema.pattern",
-                  f"{describe(error.instance)} is not {_hint(error)}", key=True)
+        yield _at(doc, path + (_instance(error),), "schema.pattern",
+                  f"{describe(_instance(error))} is not {_hint(error)}", key=True)
     elif keyword in ("oneOf", "anyOf"):
         yield _alternatives(error, doc, path)
     else:
@@ -80,15 +101,16 @@ def _at(doc: Document, path: PathT, rule: str, message: str, *, key: bool = Fals
 
 
 def _missing(error: ValidationError) -> list[str]:
-    return [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+    instance = _instance(error)
+    return [k for k in _value(error) if isinstance(instance, dict) and k not in instance]
 
 
 def _extra(error: ValidationError) -> list[str]:
-    known = set(error.schema.get("properties", {}))
-    return [k for k in error.instance if k not in known]
+    known = set(_object_schema(error).get("properties", {}))
+    return [k for k in _instance(error) if k not in known]
 
 
-def _unknown_key(key: str, sub: dict[str, Any]) -> str:
+def _unknown_key(key: str, sub: Mapping[str, Any]) -> str:
     allowed = sorted(sub.get("properties", {}))
     close = difflib.get_close_matches(key, allowed, n=1) if len(key) <= 64 else []
     hint = f"; did you mean '{close[0]}'?" if close else f"; allowed keys: {', '.join(allowed)}" if allowed else ""
@@ -96,12 +118,13 @@ def _unknown_key(key: str, sub: dict[str, Any]) -> str:
 
 
 def _alternatives(error: ValidationError, doc: Document, path: PathT) -> Diagnostic:
-    n = len(error.validator_value)
+    forms_allowed = _value(error)
+    n = len(forms_allowed)
     if error.validator == "oneOf" and not error.context:
         return _at(doc, path, "schema.oneof", f"matches more than one of the {n} allowed forms")
     best = _closest(error.context)
     inner = next(_explain(best, doc), None) or _at(doc, tuple(best.absolute_path), "", _message(best))
-    forms = " or ".join(_form(s) for s in error.validator_value)
+    forms = " or ".join(_form(s) for s in forms_allowed)
     message = f"{inner.message} (none of the {n} allowed forms matched: {forms})"
     return Diagnostic(inner.line, inner.column, inner.path, "schema.oneof", message)
 
@@ -155,10 +178,10 @@ _RULES = {"type": "type", "enum": "enum", "const": "const", "pattern": "pattern"
 
 def _message(error: ValidationError) -> str:
     """A reviewer's message for one keyword; the value is only ever ``describe``d."""
-    v, inst = error.validator_value, error.instance
-    kw = error.validator
+    v, inst = _value(error), _instance(error)
+    kw = _keyword(error)
     if kw == "type":
-        types = v if isinstance(v, list) else [v]
+        types: list[str] = v if isinstance(v, list) else [v]
         return f"expected {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}, got {_TYPE_NAMES.get(_json_type(inst), 'a value')}"
     if kw == "enum":
         return f"{describe(inst)} is not allowed; use one of: {', '.join(str(x) for x in v)}"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from deedbox.config.diagnostics import PathT
+from deedbox.config.paths import PathT
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{8,}")),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -48,7 +48,9 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
-            return _AliasRef(super().compose_node(parent, index), mark)
+            # an alias always composes to its anchored node (or raises); the stub's Optional is
+            # for the end of the stream, which an AliasEvent never is
+            return _AliasRef(cast(Node, super().compose_node(parent, index)), mark)
         return super().compose_node(parent, index)
 
 
@@ -177,7 +179,7 @@ class _Converter:
         try:
             if isinstance(node, SequenceNode):
                 return [self.value(child, path + (i,)) for i, child in enumerate(node.value)]
-            return self.mapping(node, path)
+            return self.mapping(cast(MappingNode, node), path)  # the only other node kind
         finally:
             self.active.discard(id(node))
 

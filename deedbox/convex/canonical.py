@@ -77,7 +77,8 @@ class LegacyTyper:
 
     def to_typed(self, doc: dict) -> dict:
         shape = self.shape
-        override = self.overrides.get(doc.get("_id")) if self.overrides else None
+        doc_id = doc.get("_id")
+        override = self.overrides.get(doc_id) if self.overrides and doc_id is not None else None
         if override is not None:
             shape = _merge(shape, override)
         return self._value(doc, shape)
@@ -118,7 +119,7 @@ class LegacyTyper:
         if shape[0] == "array":
             return [self._value(x, shape[1]) for x in v]
         if shape[0] == "tuple" and len(shape[1]) == len(v):
-            return [self._value(x, s) for x, s in zip(v, shape[1])]
+            return [self._value(x, s) for x, s in zip(v, shape[1], strict=True)]
         return [self._value(x, ANY) for x in v]
 
     def _pick(self, v: Any, members: tuple) -> Shape:

@@ -14,23 +14,23 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Iterator, Mapping
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 import requests
 from convex.values import ConvexInt64, convex_to_json, json_to_convex
 
 from deedbox.config.model import Identity
+from deedbox.convex.importer import import_chunked, import_one_shot, size_of
 from deedbox.convex.stream import GuardedStream
 from deedbox.convex.transport import Transport
 from deedbox.errors import ConvexError, EnvironmentProblem, UsageError
 
 EXPORTS_LATEST = "_system/cli/exports:getLatest"
-QUERY_IMPORT = "_system/cli/queryImport"
 CHUNKED_THRESHOLD = 8 * 1024 * 1024
-PART_SIZE = 5 * 1024 * 1024  # the backend's minimum part size (except the last)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ExportStatus:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_value(cls, v: Mapping[str, Any]) -> "ExportStatus":
+    def from_value(cls, v: Mapping[str, Any]) -> ExportStatus:
         def num(name: str) -> int | None:
             x = v.get(name)
             return int(x) if isinstance(x, (int, float)) else None
@@ -111,7 +111,7 @@ class ConvexClient:
 
     @classmethod
     def from_env(cls, url: str | None = None, *, env: Mapping[str, str] = os.environ,
-                 key_env: str | None = None) -> "ConvexClient":
+                 key_env: str | None = None) -> ConvexClient:
         """Build a client from the environment; EnvironmentProblem names the missing VARIABLE."""
         names = [key_env] if key_env else (
             ["CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY"] if url
@@ -178,16 +178,16 @@ class ConvexClient:
                         newer_than: int | None = None) -> ExportStatus:
         """Poll until the latest export (started after ``newer_than``) completes."""
         end = time.monotonic() + deadline_s
-        status = None
         while True:
             status = self.latest_export()
-            fresh = status is not None and (newer_than is None or (status.start_ts or 0) > newer_than)
-            if fresh and status.state == "completed":
-                return status
-            if fresh and status.state in ("failed", "canceled"):
-                raise ConvexError(f"Convex export {status.state} (start_ts {status.start_ts})")
+            fresh = status if status is not None and (
+                newer_than is None or (status.start_ts or 0) > newer_than) else None
+            if fresh is not None and fresh.state == "completed":
+                return fresh
+            if fresh is not None and fresh.state in ("failed", "canceled"):
+                raise ConvexError(f"Convex export {fresh.state} (start_ts {fresh.start_ts})")
             if time.monotonic() + poll_s > end:
-                state = status.state if fresh else "not started"
+                state = fresh.state if fresh is not None else "not started"
                 raise ConvexError(f"Convex export did not complete within {deadline_s:g}s "
                                   f"(last state: {state})")
             time.sleep(poll_s)
@@ -216,17 +216,17 @@ class ConvexClient:
                    chunked: bool | None = None, component: str | None = None,
                    deadline_s: float = 3600, poll_s: float = 0.5) -> int:
         """Import a snapshot ZIP keeping ``_id``s; return the number of documents written."""
-        from deedbox.convex.importer import import_chunked, import_one_shot, size_of
         if mode not in ("requireEmpty", "append", "replace", "replaceAll"):
             raise ValueError(f"unknown import mode {mode!r}")
         with contextlib.ExitStack() as stack:
-            fp = source if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
+            # duck-typed, as before: anything readable is the stream, anything else a path
+            fp = cast(IO[bytes], source) if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
             if chunked is None:
                 chunked = size_of(fp) > CHUNKED_THRESHOLD
             if chunked:
-                return import_chunked(self, fp, mode=mode, component=component,
+                return import_chunked(self._t, self.query, fp, mode=mode, component=component,
                                       deadline_s=deadline_s, poll_s=poll_s)
-            return import_one_shot(self, fp, mode=mode, component=component)
+            return import_one_shot(self._t, fp, mode=mode, component=component)
 
     @property
     def transport(self) -> Transport:

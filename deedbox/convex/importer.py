@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import IO, Any
 from urllib.parse import urlencode
 
+from deedbox.convex.transport import Transport
 from deedbox.errors import ConvexError
 
-if TYPE_CHECKING:
-    from deedbox.convex.client import ConvexClient
-
+Query = Callable[[str, dict[str, Any]], Any]  # ConvexClient.query: path, args -> value
+QUERY_IMPORT = "_system/cli/queryImport"
+PART_SIZE = 5 * 1024 * 1024  # the backend's minimum part size (except the last)
 OCTET = {"Content-Type": "application/octet-stream"}
 
 
@@ -29,20 +31,20 @@ def _written(body: Any) -> int:
     raise ConvexError("Convex import finished without a written-documents count")
 
 
-def import_one_shot(client: "ConvexClient", fp: IO[bytes], *, mode: str,
+def import_one_shot(transport: Transport, fp: IO[bytes], *, mode: str,
                     component: str | None) -> int:
     params = {"format": "zip", "mode": mode}
     if component:
         params["component"] = component
-    resp = client.transport.call("POST", f"/api/import?{urlencode(params)}", data=fp.read(),
+    resp = transport.call("POST", f"/api/import?{urlencode(params)}", data=fp.read(),
                                  headers=OCTET, idempotent=False)
     return _written(resp.json())
 
 
-def import_chunked(client: "ConvexClient", fp: IO[bytes], *, mode: str, component: str | None,
-                   deadline_s: float, poll_s: float, part_size: int | None = None) -> int:
-    from deedbox.convex.client import PART_SIZE, QUERY_IMPORT
-    t = client.transport
+def import_chunked(transport: Transport, query: Query, fp: IO[bytes], *, mode: str,
+                   component: str | None, deadline_s: float, poll_s: float,
+                   part_size: int | None = None) -> int:
+    t = transport
     token = t.call("POST", "/api/import/start_upload", idempotent=False).json()["uploadToken"]
     parts = []
     number = 1
@@ -60,7 +62,7 @@ def import_chunked(client: "ConvexClient", fp: IO[bytes], *, mode: str, componen
     end = time.monotonic() + deadline_s
     confirmed = False
     while True:
-        state = client.query(QUERY_IMPORT, {"importId": import_id}) or {}
+        state = query(QUERY_IMPORT, {"importId": import_id}) or {}
         name = state.get("state")
         if name == "completed":
             return _written(state)

@@ -16,12 +16,13 @@ import hashlib
 import json
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from deedbox.convex import zipio
 from deedbox.convex.canonical import Digest, LegacyTyper, canonical_legacy, canonical_uniform
-from deedbox.convex.ids import ALPHABET, decode_id
+from deedbox.convex.ids import decode_id
 from deedbox.convex.shapes import ShapeSyntaxError, context_to_shape, parse_shape
 from deedbox.errors import SnapshotError, UsageError
 
@@ -55,7 +56,7 @@ class SnapshotSummary:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SnapshotSummary":
+    def from_dict(cls, d: dict) -> SnapshotSummary:
         return cls(
             encoding=d["encoding"],
             tables=tuple(TableSummary(**t) for t in d["tables"]),
@@ -125,8 +126,6 @@ def _json_or_text(text: str) -> Any:
 
 def _digest_table(reader: zipio.Reader, entry: str, table: str, number: int,
                   schema: _Schema) -> Digest:
-    if schema.typer is None and _encode_canonical is not None:
-        return _digest_uniform(reader, entry, table, number)
     digest = Digest()
     for line_no, line, doc in reader.json_lines(entry):
         if not isinstance(doc, dict):
@@ -145,134 +144,11 @@ def _digest_table(reader: zipio.Reader, entry: str, table: str, number: int,
     return digest
 
 
-# The uniform fast path. Per document the work is the same as ``json_lines`` + ``canonical_uniform``
-# (same strict decoder, same encoder settings as ``canonical._dumps``), but done on whole blocks
-# of lines (about 1 MiB): one UTF-8 decode and one scan per block, the C scanner and C encoder
-# called directly (no per-line wrappers, no per-document encoder construction), the sha256 sum
-# kept in locals. Anything unusual in a block (blank or padded lines, bad JSON or UTF-8, a
-# non-object, a bad id, an invalid value) re-runs that block line by line on the reference path,
-# which raises the exact error with its line number.
-_scan_value = zipio._decode.__self__.scan_once  # type: ignore[attr-defined]
-_encode_canonical = None
-if json.encoder.c_make_encoder is not None:  # CPython always has it; else the reference path
-    _encode_canonical = json.encoder.c_make_encoder(
-        None, json.JSONEncoder().default, json.encoder.encode_basestring, None, ":", ",",
-        True, False, False)  # = canonical._dumps: sort_keys, compact, no ASCII escapes, no NaN
-
-
-def _blocks(reader: zipio.Reader, entry: str):
-    """Yield runs of whole lines (each ending in a newline, except possibly the last)."""
-    rest = b""
-    for chunk in reader.chunks(entry):
-        data = rest + chunk if rest else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield data[:cut]
-            rest = data[cut:]
-        else:
-            rest = data
-    if rest:
-        yield rest
-
-
-def _digest_uniform(reader: zipio.Reader, entry: str, table: str, number: int) -> Digest:
-    from deedbox.convex.canonical import _norm_uniform
-
-    digest = Digest()
-    total, count, line_no = 0, 0, 0
-    sha256, from_bytes, encode = hashlib.sha256, int.from_bytes, _encode_canonical
-    prefixes, alphabet = _PREFIXES, ALPHABET
-    for block in _blocks(reader, entry):
-        fast = _scan_block(block)
-        if fast is not None:
-            text, spans = fast
-            special = b"$float" in block or b"-0" in block
-            sub_total = 0
-            try:
-                for doc, start, end in spans:
-                    if type(doc) is not dict:
-                        raise ValueError("not an object")
-                    doc_id = doc.get("_id")
-                    hit = prefixes.get(doc_id[:4]) if type(doc_id) is str else None
-                    if hit is None or len(doc_id) != hit[1] or doc_id.strip(alphabet):
-                        hit = (_table_of(doc_id),)  # ValueError/TypeError: the reference path says why
-                    if hit[0] != number:
-                        raise ValueError("id of another table")
-                    if special:
-                        line = text[start:end]
-                        if "$float" in line or "-0" in line:
-                            doc = _norm_uniform(doc)
-                    sub_total += from_bytes(sha256("".join(encode(doc, 0)).encode()).digest(), "big")
-            except (ValueError, TypeError, struct.error, binascii.Error):
-                fast = None
-            else:
-                total += sub_total
-                count += len(spans)
-        if fast is None:
-            block_total, block_count = _digest_lines(block, line_no, entry, table, number)
-            total, count = total + block_total, count + block_count
-        line_no += block.count(b"\n")
-    digest.total, digest.count = total, count
-    return digest
-
-
-def _scan_block(block: bytes) -> tuple[str, list] | None:
-    """``(text, [(value, start, end)])`` when every line is exactly one JSON value, else None."""
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    spans, idx, n, scan = [], 0, len(text), _scan_value
-    try:
-        while idx < n:
-            value, end = scan(text, idx)
-            if end < n and text[end] != "\n":
-                return None
-            spans.append((value, idx, end))
-            idx = end + 1
-    except (StopIteration, ValueError, RecursionError):
-        return None
-    return text, spans
-
-
-def _digest_lines(block: bytes, line_no: int, entry: str, table: str, number: int) -> tuple[int, int]:
-    """The reference path for one block: ``(sum, count)``, or the exact SnapshotError."""
-    digest = Digest()
-    lines = block.split(b"\n")
-    if block.endswith(b"\n"):
-        lines.pop()
-    for i, line in enumerate(lines, line_no + 1):
-        if not line.strip():
-            continue
-        doc = zipio.parse_json(line, entry, i)
-        if not isinstance(doc, dict):
-            raise SnapshotError(f"{entry} line {i}: a document must be a JSON object")
-        _check_id(doc.get("_id"), table, number, entry, i)
-        try:
-            digest.add(canonical_uniform(line, doc))
-        except (ValueError, TypeError, struct.error, binascii.Error) as err:
-            raise SnapshotError(f"{entry} line {i}: value not valid in Convex: {err}") from None
-    return digest.total, digest.count
-
-
-_PREFIXES: dict[str, tuple[int, int]] = {}  # first 4 chars -> (table number, id length)
-
-
 def _table_of(doc_id: object) -> int:
-    """The table number of an id, fully decoded (footer included) the first time its 4-char
-    prefix is seen; later ids with that prefix are checked for alphabet and length only.
-    4 chars = 20 bits cover a 2-byte VInt, i.e. every table number below 16384. This halves
-    the reader's per-document cost; the ZIP CRCs already guard against corrupted bytes."""
-    if type(doc_id) is str:
-        hit = _PREFIXES.get(doc_id[:4])
-        if hit is not None and len(doc_id) == hit[1] and not doc_id.strip(ALPHABET):
-            return hit[0]
-    number = decode_id(doc_id)[0]  # type: ignore[arg-type]
-    if number < 16384:
-        if len(_PREFIXES) > 100_000:  # bounded: at most 4096 prefixes per table anyway
-            _PREFIXES.clear()
-        _PREFIXES[doc_id[:4]] = (number, len(doc_id))  # type: ignore[index]
-    return number
+    """The table number of an id, decoded and checked (alphabet, length, footer) in full."""
+    if not isinstance(doc_id, str):
+        raise ValueError("an _id is a string")
+    return decode_id(doc_id)[0]
 
 
 def _check_id(doc_id: object, table: str, number: int, entry: str, line_no: int) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO
 
 from deedbox.errors import SnapshotError
 
@@ -50,7 +52,7 @@ def prefix_of(component: str) -> str:
 
 
 @contextlib.contextmanager
-def open_zip(source: object) -> Iterator[zipfile.ZipFile]:
+def open_zip(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[zipfile.ZipFile]:
     """Open a snapshot; a file that is not a readable ZIP is a SnapshotError."""
     try:
         zf = zipfile.ZipFile(source if not isinstance(source, Path) else str(source))

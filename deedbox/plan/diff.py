@@ -8,8 +8,9 @@ compared inside (``policy.Statement[2].Condition...``); ``protect`` is compared 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from deedbox.plan.graph import Graph, ResourceRecord
 from deedbox.plan.mask import scrub
@@ -89,7 +90,7 @@ def _walk(path: str, a: Any, b: Any) -> Iterator[Change]:
         for key in list(a) + [k for k in b if k not in a]:
             yield from _walk(f"{path}.{key}" if path else str(key), a.get(key, _ABSENT), b.get(key, _ABSENT))
     elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             yield from _walk(f"{path}[{i}]", x, y)
     elif a != b:
         key = path.rsplit(".", 1)[-1].split("[", 1)[0]

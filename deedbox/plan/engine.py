@@ -16,23 +16,22 @@ Pulumi's global settings, root stack and config never leak from one run into the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-import functools
 import hashlib
 import json
 import logging
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
-from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockEngine, MockMonitor, MockResourceArgs, Mocks, MockSettings
-from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 
 from deedbox.errors import DeedboxError, UsageError
@@ -70,8 +69,10 @@ class AwsMocks(Mocks):
         rid, computed = _computed(args.typ, args.name, inputs, region, account)
         return rid, {**inputs, **computed}
 
-    def call(self, args: MockCallArgs) -> dict:
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         region, account = self._where(args.provider, args.args)
+        # (outputs, check failures): no call fails, so the monitor's response has no failures —
+        # the same response as the bare-dict return the monitor also accepts
         return {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": account, "id": account, "userId": "AIDAMOCKUSER",
@@ -85,7 +86,7 @@ class AwsMocks(Mocks):
                 "partition": "aws", "id": "aws", "dnsSuffix": "amazonaws.com",
                 "reverseDnsPrefix": "com.amazonaws",
             },
-        }.get(args.token, {})
+        }.get(args.token, {}), []
 
     def _where(self, provider_ref: str | None, inputs: dict) -> tuple[str, str]:
         provider = self.providers.get((provider_ref or "").rsplit("::", 1)[-1], {})
@@ -209,6 +210,8 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent or None,
             provider=request.provider or None,
             protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
             dependencies=tuple(request.dependencies),
             id=response.id or None,
             outputs=_properties(response.object),
@@ -264,54 +267,8 @@ def _run_directory(directory: Path) -> None:
         raise
     finally:
         os.chdir(previous_cwd)
-        try:
+        with contextlib.suppress(ValueError):
             sys.path.remove(str(directory))
-        except ValueError:
-            pass
-
-
-def _stack_trace() -> source_pb2.StackTrace:
-    """Pulumi's ``_get_stack_trace`` minus the work it throws away: the same frames, positions.
-
-    The SDK builds a ``traceback.StackSummary`` for every resource, which registers and stats
-    every file on the stack in ``linecache`` and builds a ``file://`` URI per frame, although a
-    request carries only file URI and line number. This walks the frames directly and memoizes
-    the URI per file; the third-``__init__`` cut and the order are Pulumi's (a test compares the
-    two frame for frame).
-    """
-    stack = []
-    frame = sys._getframe()
-    while frame is not None:
-        stack.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
-        frame = frame.f_back
-    stack.reverse()  # outermost first, like traceback.extract_stack()
-    n = 0
-    i = len(stack) - 1
-    for i in range(len(stack) - 1, -1, -1):
-        if stack[i][2] == "__init__":
-            n += 1
-            if n == 3:
-                break
-    if i < 1:
-        return source_pb2.StackTrace()
-    return source_pb2.StackTrace(frames=[source_pb2.StackFrame(pc=_position(filename, lineno))
-                                         for filename, lineno, _ in reversed(stack[:i])])
-
-
-def _position(filename: str, lineno: int | None) -> source_pb2.SourcePosition | None:
-    """``_get_source_position_for_frame`` of the SDK, with the file URI memoized."""
-    if filename == "" or lineno is None:
-        return None
-    uri = _file_uri(filename)
-    return None if uri is None else source_pb2.SourcePosition(uri=uri, line=lineno)
-
-
-@functools.lru_cache(maxsize=1024)
-def _file_uri(filename: str) -> str | None:
-    try:
-        return Path(filename).as_uri()
-    except BaseException:  # noqa: BLE001 - the SDK's own rule: no position rather than a failure
-        return None
 
 
 def _record_in_context(func: Callable[[], None], config: dict[str, str], project: str, stack: str) -> Graph:
@@ -325,12 +282,9 @@ def _record_in_context(func: Callable[[], None], config: dict[str, str], project
         project=project, stack=stack, dry_run=False, organization=None, callbacks=None,
     ))
     pulumi_config.set_all_config(config, [])
-    sdk_stack_trace = pulumi_resource._get_stack_trace
-    pulumi_resource._get_stack_trace = _stack_trace
     try:
         _run_on_fresh_loop(func)
     finally:
-        pulumi_resource._get_stack_trace = sdk_stack_trace
         monitor.close_thread_loops()
     # Registrations arrive in thread-pool order; sort parents before children and siblings by
     # URN so that the same program always gives the same plan (and PR diffs stay readable).

@@ -8,8 +8,9 @@ at least one verdict row: a ``pass`` when it found nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -78,9 +79,9 @@ def evaluate(graph: Graph, config: Mapping[str, Mapping[str, Any]] | None = None
     """Every policy's verdicts on ``graph``; ``config`` maps a policy id to its settings."""
     config = config or {}
     verdicts: list[Verdict] = []
-    for rule, policy in zip(RULES, POLICIES):
+    for rule, policy in zip(RULES, POLICIES, strict=True):
         found: list[tuple[str | None, str]] = []
-        report = lambda message, urn=None: found.append((urn, message))  # noqa: E731
+        report = lambda message, urn=None, found=found: found.append((urn, message))  # noqa: E731
         if isinstance(policy, ResourceValidationPolicy):
             for record in graph:
                 before = len(found)

@@ -8,8 +8,9 @@ marker ``SECRET``; unknown values (computed outputs during a preview) as ``UNKNO
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -27,6 +28,8 @@ class ResourceRecord:
     parent: str | None = None  # parent URN
     provider: str | None = None  # provider reference "<urn>::<id>" as the engine sees it
     protect: bool = False
+    retain_on_delete: bool = False
+    additional_secret_outputs: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()  # URNs
     id: str | None = None  # the id the mock engine assigned
     outputs: Mapping[str, Any] = field(default_factory=dict)

@@ -8,7 +8,8 @@ key name as a second line of defence (``deedbox.plan.mask``).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from deedbox.plan.diff import Diff
 from deedbox.plan.evaluate import Verdict
@@ -81,11 +82,15 @@ def tree_lines(graph: Graph) -> list[str]:
 
 def verdict_lines(verdicts: Iterable[Verdict]) -> list[str]:
     marks = {"pass": "PASS", "fail": "FAIL"}
-    return [
-        f"{marks[v.status]:4} {v.policy} ({v.level})"
-        + (f" {v.resource.rsplit('::', 1)[-1]}: {v.message}" if v.status == "fail" else "")
-        for v in verdicts
-    ]
+    return [f"{marks[v.status]:4} {v.policy} ({v.level})" + _failure(v) for v in verdicts]
+
+
+def _failure(v: Verdict) -> str:
+    if v.status != "fail":
+        return ""
+    if v.resource is None:  # a stack-wide finding names no resource
+        return f" {v.message}"
+    return f" {v.resource.rsplit('::', 1)[-1]}: {v.message}"
 
 
 def text(graph: Graph, verdicts: list[Verdict], changes: Diff | None = None) -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 # Importing the rule modules registers their rules, in this (report) order.
-from deedbox.policy import buckets, replication, lifecycle, access  # noqa: F401,I001
+# isort: off
+from deedbox.policy import buckets, replication, lifecycle, access  # noqa: F401
+# isort: on
 from deedbox.policy.catalog import RULES, Rule
 
 __all__ = ["POLICIES", "RULES", "Rule", "rule_by_id"]

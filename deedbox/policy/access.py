@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from deedbox.policy import iam
 from deedbox.policy.catalog import rule
@@ -48,8 +49,8 @@ def no_delete(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
         allowed = iam.allowed_actions(documents.get(urn, ()))
         if allowed:
             yield urn, f"{name} is allowed {', '.join(allowed)}"
-        for policy in _broad(managed.get(urn, [])):
-            yield urn, f"{name} has the managed policy {policy}"
+        for broad in _broad(managed.get(urn, [])):
+            yield urn, f"{name} has the managed policy {broad}"
 
 
 def account_ids(provider: Res) -> list[str]:

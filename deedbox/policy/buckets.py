@@ -8,7 +8,7 @@ older program is judged on what it declares rather than on how.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from deedbox.policy import iam
 from deedbox.policy.catalog import rule

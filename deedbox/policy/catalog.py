@@ -12,12 +12,13 @@ scanner ids it corresponds to, how to fix it, and the configurable thresholds wi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from deedbox.policy.view import Res, Stack
 
-RULES: list["Rule"] = []
+RULES: list[Rule] = []
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # What the backup runner must never be able to do: destroy or unlock what it wrote.
 # s3:ReplicateDelete is not here: the S3 replication role needs it, and it only replicates

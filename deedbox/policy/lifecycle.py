@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from deedbox.policy.catalog import rule
 from deedbox.policy.view import BUCKET_TYPES, TTL_TAG, Res, as_list, peek

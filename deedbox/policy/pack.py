@@ -8,7 +8,8 @@ the same objects from a recorded graph) and ``pulumi preview --policy-pack`` agr
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -20,7 +21,6 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-
 from pulumi_policy.proxy import _is_unknown
 
 from deedbox.policy.catalog import Rule, check_resource
@@ -32,16 +32,20 @@ def plain(value: Any) -> Any:
     on unknown values (and are not ``dict``s); unknowns become the recorder's ``[unknown]`` marker,
     so a rule reads the same shapes under ``pulumi preview`` as in ``deedbox plan``."""
     if isinstance(value, Mapping):
-        target = value["__target"] if _is_proxy(value) else value
+        target = _target(value)
         return {k: plain(target[k]) for k in target}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        target = value["__target"] if _is_proxy(value) else value
-        return [plain(v) for v in target]
+        return [plain(v) for v in _target(value)]
     return UNKNOWN if _is_unknown(value) else value
 
 
 def _is_proxy(value: Any) -> bool:
     return type(value).__module__ == "pulumi_policy.proxy"
+
+
+def _target(value: Any) -> Any:
+    """The wrapped object of a proxy; a proxied list, too, answers ``["__target"]``."""
+    return value["__target"] if _is_proxy(value) else value
 
 
 def res_from_args(args: Any) -> Res:

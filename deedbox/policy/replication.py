@@ -7,7 +7,7 @@ bucket when it is one, else (in a recorded graph) through the config's dependenc
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from deedbox.policy.buckets import is_versioned, lock_enabled, lock_retention
 from deedbox.policy.catalog import rule

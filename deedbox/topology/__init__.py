@@ -1,7 +1,7 @@
 """The backup topology as Pulumi components, compiled from the typed config.
 
-``declare(cfg)`` declares everything and returns the stack outputs; ``infra/__main__.py`` only
-loads the config and exports them. Components (``deedbox:<module>:<Type>``):
+``program(model)`` is the whole backup program (``infra/__main__.py`` calls it; ``deedbox plan``
+records it) and ``drill_program`` one drill stack. Components (``deedbox:<module>:<Type>``):
 
 - ``BackupStore`` (store): locked, versioned, KMS-encrypted bucket; used for the store and replica.
 - ``Replica`` (replica): the replica store in a second region and the replication into it.
@@ -9,39 +9,28 @@ loads the config and exports them. Components (``deedbox:<module>:<Type>``):
   the runner's sync needs.
 - ``SecretVault`` (vault): a multi-region key and one replicated secret per configured key.
 - ``RunnerIdentity`` (runner): GitHub OIDC role that can write backups and never delete them.
+- ``DrillStack`` (drill): one ephemeral drill: a fresh Convex deployment and a read-only role.
 
 Names, ARNs and policy documents come from pure modules (``names``, ``layout``, ``documents``,
-``access``); components only wire them into resources.
+``access``); components only wire them into resources; ``backup.declare`` wires the components.
 
-``declare`` is imported on first use, so the pure modules (``names.PREFIXES``, which operations
-read) do not pay for importing Pulumi.
+The pure modules do not import Pulumi (``deedbox workflows`` reads ``layout``), so the programs
+are bound on first use (PEP 562) rather than imported here.
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["declare"]
+if TYPE_CHECKING:
+    from deedbox.topology.programs import drill_program, load_model, program
+
+__all__ = ["drill_program", "load_model", "program"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "declare":
-        from deedbox.topology.declare import declare
+    if name in __all__:
+        from deedbox.topology import programs
 
-        return declare
+        return getattr(programs, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class _Package(types.ModuleType):
-    """Keeps ``deedbox.topology.declare`` the function: importing the submodule of that name binds
-    the module here (the import system does), which would shadow ``__getattr__``."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "declare" and isinstance(value, types.ModuleType):
-            value = value.declare
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -8,8 +8,8 @@ later, broader grant attached to the role by someone else still cannot open thos
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
-from typing import Iterable, Sequence
 
 from deedbox.topology.documents import SOURCE_READ_ACTIONS, Document, Statement, document, role_grant, statement
 from deedbox.topology.names import GITHUB_OIDC_HOST, STS_AUDIENCE

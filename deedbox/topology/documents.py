@@ -14,7 +14,8 @@ With neither configured, only the account's root user is exempt.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from deedbox.config.model import Storage
 from deedbox.topology.names import root_arn

@@ -28,8 +28,8 @@ import pulumi_aws as aws
 import requests
 from pulumi.dynamic import CreateResult, ResourceProvider
 
+from deedbox.bucket.layout import PREFIXES
 from deedbox.config.model import Config
-from deedbox.topology.names import PREFIXES
 
 MANAGEMENT_API = "https://api.convex.dev/v1"
 MANAGEMENT_API_ENV = "DEEDBOX_CONVEX_MANAGEMENT_URL"  # tests point this at a local fake

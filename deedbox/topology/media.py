@@ -23,8 +23,8 @@ bucket policy belongs to the bucket's owner, who may already have one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -52,7 +52,7 @@ class MediaBackupArgs:
 
 
 def media_rules(classes: Sequence[MediaClass], destination_account: str, destination_bucket_arn: str,
-                destination_key_arn: pulumi.Input[str]) -> list[dict]:
+                destination_key_arn: pulumi.Input[str]) -> list[aws.s3.BucketReplicationConfigRuleArgsDict]:
     """One replication rule per class: its prefix, owner translated, store key, no delete markers."""
     return [{
         "id": f"media-{c.name}", "status": "Enabled", "priority": i + 1, "filter": {"prefix": c.prefix},

@@ -10,22 +10,13 @@ from __future__ import annotations
 
 import re
 
+from deedbox.bucket.layout import PREFIXES
 from deedbox.errors import ConfigError
 
 BUCKET_MAX = 63  # S3 bucket names: 3-63 characters, lowercase letters, digits, hyphens, dots
 ROLE_MAX = 64  # IAM role names
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
-# What lives in the backup bucket (DESIGN "What lives in the backup bucket"): the one list the
-# runner's policy, the ``deedbox`` stack output and the operations read. The runner may put, get
-# and list under each, never delete.
-PREFIXES = {
-    "backend": "backend/",  # backend/<deployment>/<ts>-<reason>/snapshot.zip, manifest.json (last)
-    "media": "media/",  # media/<class>/<source key> (sync mode; replicated media keeps its source key)
-    "drills": "drills/",  # drills/<ts>/report.json, report.md
-    "records": "records/",  # records/<kind>/<ts>.json: media-sync and secrets-verify evidence
-    "restores": "restores/",  # restores/<ts>-<kind>-….json: the restore log
-}
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 STS_AUDIENCE = "sts.amazonaws.com"

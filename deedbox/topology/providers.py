@@ -16,7 +16,8 @@ from deedbox.config.model import Config
 
 def destination_provider(cfg: Config) -> aws.Provider:
     dest = cfg.destination
-    assume = [{"role_arn": dest.assume_role_arn, "session_name": "deedbox"}] if dest.assume_role_arn else None
+    assume: list[aws.ProviderAssumeRoleArgsDict] | None = (
+        [{"role_arn": dest.assume_role_arn, "session_name": "deedbox"}] if dest.assume_role_arn else None)
     return aws.Provider(
         f"{cfg.name}-destination", region=dest.region, allowed_account_ids=[dest.account], assume_roles=assume,
         default_tags={"tags": {"deedbox": cfg.name, "deedbox:side": "destination"}},

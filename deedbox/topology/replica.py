@@ -8,8 +8,8 @@ delete on the store never propagates. Replication Time Control makes lag measura
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -41,9 +41,9 @@ class ReplicaArgs:
 
 
 def replication_rule(replica_bucket_arn: pulumi.Input[str], replica_key_arn: pulumi.Input[str],
-                     *, rtc: bool) -> dict:
+                     *, rtc: bool) -> aws.s3.BucketReplicationConfigRuleArgsDict:
     """The one rule: everything, SSE-KMS objects included, no delete markers, optional RTC."""
-    destination: dict = {
+    destination: aws.s3.BucketReplicationConfigRuleDestinationArgsDict = {
         "bucket": replica_bucket_arn, "storage_class": "STANDARD",
         "encryption_configuration": {"replica_kms_key_id": replica_key_arn},
     }

@@ -9,8 +9,8 @@ change a bucket's policy, lifecycle, lock or replication (explicit Deny; see ``a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws

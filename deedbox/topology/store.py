@@ -9,8 +9,9 @@ rotating customer managed key, public access blocked, ACLs disabled, TLS only) a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +19,12 @@ import pulumi_aws as aws
 from deedbox.config.model import Storage
 from deedbox.topology.documents import Statement, bucket_policy, key_policy, lifecycle_rules
 from deedbox.topology.names import bucket_arn
+
+
+class _Where(TypedDict, total=False):
+    """The per-resource ``region`` keyword, given only when the store is not in the provider's."""
+
+    region: str
 
 
 @dataclass
@@ -44,7 +51,7 @@ class BackupStore(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BackupStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("deedbox:store:BackupStore", name, None, opts)
-        where = {"region": args.region} if args.region else {}
+        where: _Where = {"region": args.region} if args.region else {}
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         self.key = aws.kms.Key(
             f"{name}-key", description=f"deedbox backup store {args.bucket}", enable_key_rotation=True,
@@ -60,7 +67,7 @@ class BackupStore(pulumi.ComponentResource):
         self.key_arn = self.key.arn
         self.register_outputs({"bucket": self.bucket_name, "arn": self.arn, "key_arn": self.key_arn})
 
-    def _configure(self, name: str, args: BackupStoreArgs, where: dict, kept: pulumi.ResourceOptions) -> None:
+    def _configure(self, name: str, args: BackupStoreArgs, where: _Where, kept: pulumi.ResourceOptions) -> None:
         bucket = self.bucket.id
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket, versioning_configuration={"status": "Enabled"}, opts=kept, **where)
@@ -80,8 +87,11 @@ class BackupStore(pulumi.ComponentResource):
             ignore_public_acls=True, restrict_public_buckets=True, opts=kept, **where)
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=bucket, rule={"object_ownership": "BucketOwnerEnforced"}, opts=kept, **where)
+        # documents.lifecycle_rules stays pulumi-free: plain dicts in the RuleArgsDict shape
+        rules = cast("list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]",
+                     lifecycle_rules(args.storage, args.lock_days))
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket, rules=lifecycle_rules(args.storage, args.lock_days),
+            f"{name}-lifecycle", bucket=bucket, rules=rules,
             opts=after_versioning, **where)
         document = bucket_policy(bucket_arn(args.bucket), destroy_exempt=args.destroy_exempt,
                                  config_exempt=args.config_exempt, extra=args.extra_statements)

@@ -13,8 +13,8 @@ platform procedure and ``deedbox secrets verify`` reports stale values.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -61,7 +61,7 @@ class SecretVault(pulumi.ComponentResource):
             enable_key_rotation=True, deletion_window_in_days=30,
             policy=_vault_key_policy(args, args.region), opts=kept)
         self.replica_key = None
-        replicas: list[dict] = []
+        replicas: list[aws.secretsmanager.SecretReplicaArgsDict] = []
         if args.replica_region:
             self.replica_key = aws.kms.ReplicaKey(
                 f"{name}-replica-key", primary_key_arn=self.key.arn, region=args.replica_region,
@@ -75,7 +75,8 @@ class SecretVault(pulumi.ComponentResource):
         self.secret_arns = {k: s.arn for k, s in self.secrets.items()}
         self.register_outputs({"key_arn": self.key_arn, "secret_arns": self.secret_arns})
 
-    def _secret(self, name: str, args: SecretVaultArgs, key: SecretKey, replicas: list[dict],
+    def _secret(self, name: str, args: SecretVaultArgs, key: SecretKey,
+                replicas: list[aws.secretsmanager.SecretReplicaArgsDict],
                 kept: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
         secret = aws.secretsmanager.Secret(
             f"{name}-{key.name}", name=secret_name(args.name, key.name), kms_key_id=self.key.arn,

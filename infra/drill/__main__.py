@@ -1,19 +1,10 @@
-"""Pulumi program of one drill stack: thin, everything lives in ``deedbox.topology.drill``.
-
-``deedbox drill run`` sets the stack config (config path, drill id, expiry, bucket) through the
-Automation API; secrets (the Convex team token) reach the dynamic provider only through the env.
-"""
-
+"""One drill stack; ``deedbox drill run`` sets its config (``deedbox-drill:*``) through the Automation API."""
 from pathlib import Path
 
 import pulumi
 
-from deedbox.config import load
-from deedbox.topology.drill import declare_drill
+from deedbox.topology import drill_program, load_model
 
 cfg = pulumi.Config("deedbox-drill")
-config_path = Path(cfg.require("config"))
-if not config_path.is_absolute():
-    config_path = Path(__file__).resolve().parent / config_path
-
-declare_drill(load(config_path), cfg.require("drillId"), cfg.require("expiresAt"), bucket=cfg.require("bucket"))
+drill_program(load_model(Path(__file__).resolve().parent, namespace="deedbox-drill", default=None),
+              cfg.require("drillId"), cfg.require("expiresAt"), bucket=cfg.require("bucket"))

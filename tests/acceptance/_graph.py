@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
+PYTHON = sys.executable  # the environment running the tests (deedbox installed in it)
 
 
 def record_program(program_dir: Path, config: dict[str, str], env: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache
+from pathlib import Path
 
 import boto3
 import pytest
@@ -13,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.acceptance._graph import REPO
 
-DEEDBOX = str(REPO / ".venv" / "bin" / "deedbox")
+DEEDBOX = str(Path(sys.executable).parent / "deedbox")  # the running environment's console script
 REGION = "eu-west-1"
 
 def clean_env() -> dict[str, str]:
@@ -58,7 +60,7 @@ def deedbox(env, *args: str, timeout: int = 60, cwd=REPO) -> subprocess.Complete
     return done
 
 
-@lru_cache(maxsize=None)
+@cache
 def help_text(sub: tuple[str, ...]) -> tuple[int, str]:
     """``deedbox <sub> --help`` (exit code, stdout), once per session: each start costs ~0.5 s."""
     done = subprocess.run([DEEDBOX, *sub, "--help"], env={**clean_env(), "COLUMNS": "200"}, capture_output=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ import yaml
 
 from deedbox.policy import RULES
 from tests.acceptance._graph import REPO, record_program
-from tests.acceptance.conftest import clean_env, deedbox, help_text, make_bucket, prefetch_help
+from tests.acceptance.conftest import DEEDBOX, clean_env, deedbox, help_text, make_bucket, prefetch_help
 
 ENV = clean_env()
 REFERENCE = (REPO / "backup.yaml").read_text()
@@ -159,7 +159,7 @@ def test_plan_resources_match_an_independent_recording(plan_json):
 
 
 def test_plan_never_shows_a_secret_value():
-    done = subprocess.run([str(REPO / ".venv/bin/deedbox"), "plan", "--format", "json"], cwd=REPO, capture_output=True,
+    done = subprocess.run([DEEDBOX, "plan", "--format", "json"], cwd=REPO, capture_output=True,
                           text=True, env={**ENV, "STRIPE_SECRET_KEY": "sk_live_PLANLEAK0123456789", "SESSION_SECRET": "PLANLEAKsession"})
     assert done.returncode == 0 and "PLANLEAK" not in done.stdout + done.stderr
 
@@ -206,7 +206,7 @@ OPS = ["validate", "plan", "export --from-zip x.zip --bucket bucket-x", "verify 
 
 
 def one_line_error(done) -> bool:
-    lines = [l for l in done.stderr.splitlines() if l.strip()]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
     return len(lines) == 1
 
 

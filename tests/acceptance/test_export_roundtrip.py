@@ -7,8 +7,6 @@ agrees; a flipped byte is caught. The CLI runs as a user runs it: a subprocess o
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest

@@ -62,7 +62,7 @@ def test_positive_case(path: Path) -> None:
 
 
 def test_every_rule_has_a_negative_case() -> None:
-    from deedbox.config.rules import registry
+    from deedbox.config.semantic import registry
 
     covered = {rule for p in NEGATIVE for rule, *_ in _expected(p)[0]}
     covered |= {rule for p in POSITIVE for rule, *_ in _expected(p)[1]}

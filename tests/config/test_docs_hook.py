@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from deedbox.config import hook
-from deedbox.config.reference import render
+from deedbox.commands import hook
+from deedbox.config.docgen import render
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "cases"
@@ -18,7 +18,7 @@ CASES = Path(__file__).parent / "cases"
 
 def test_docs_config_md_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "config.md").read_text()
-    assert committed == render(), "regenerate: python -m deedbox.config.reference > docs/config.md"
+    assert committed == render(), "regenerate: python -m deedbox.config.docgen > docs/config.md"
 
 
 def test_reference_documents_every_key_and_rule() -> None:
@@ -26,14 +26,14 @@ def test_reference_documents_every_key_and_rule() -> None:
     for key in ("`assume_role_arn`", "`break_glass_principal`", "`replication_time_control`", "`rotation_days`",
                 "`min_items`", "`admin_key`", "`sns_topic_arn`", "### `drills.checks[]`", "### `source.media.classes.*`"):
         assert key in text
-    from deedbox.config.rules import registry
+    from deedbox.config.semantic import registry
 
     for rule_id in registry():
         assert f"| `{rule_id}` | semantic |" in text
 
 
 def test_module_prints_the_reference() -> None:
-    run = subprocess.run([sys.executable, "-m", "deedbox.config.reference"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run([sys.executable, "-m", "deedbox.config.docgen"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout == render()
 
 
@@ -44,7 +44,7 @@ def test_pre_commit_hook_definition() -> None:
     pattern = re.compile(hook_def["files"])
     assert pattern.search("backup.yaml") and pattern.search("infra/backup.yml")
     assert not pattern.search("backup.yaml.bak") and not pattern.search("my-backup.yaml")
-    assert hook_def["entry"] == "python -m deedbox.config.hook"
+    assert hook_def["entry"] == "python -m deedbox.commands.hook"
 
 
 def test_hook_reports_each_file_and_returns_the_worst(tmp_path: Path, capsys) -> None:

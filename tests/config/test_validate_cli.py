@@ -107,24 +107,3 @@ def test_unreadable_files_exit_2_with_one_line(tmp_path: Path, kind: str) -> Non
 def test_bad_format_is_a_usage_error(reference_config_path: Path) -> None:
     run = validate("-c", str(reference_config_path), "--format", "xml")
     assert run.returncode == 2
-
-
-@pytest.mark.parametrize("argv,expected", [
-    (["validate"], {"config": Path("backup.yaml"), "format": "text"}),
-    (["validate", "-c", "x.yaml", "--format", "json"], {"config": Path("x.yaml"), "format": "json"}),
-    (["validate", "--format=github", "--config=a/b.yml"], {"config": Path("a/b.yml"), "format": "github"}),
-    (["validate", "--help"], None), (["validate", "-c"], None), (["validate", "--format", "xml"], None),
-    (["validate", "-c", "a", "-c", "b"], None), (["validate", "extra"], None), (["plan"], None), ([], None),
-])
-def test_fast_path_accepts_only_plain_forms(argv: list[str], expected: dict | None) -> None:
-    """The typer-free fast path of `deedbox validate` passes what typer would, or defers to typer."""
-    from deedbox.cli import _fast_validate
-
-    assert _fast_validate(argv) == expected
-
-
-def test_fast_path_and_typer_agree(reference_config_path: Path) -> None:
-    """The same invocation through the fast path and through typer (an equivalent spelling it defers)."""
-    fast = validate("-c", str(reference_config_path), "--format", "json")
-    typer_path = validate("--format", "json", "--format", "json", "-c", str(reference_config_path))
-    assert (fast.returncode, fast.stdout) == (typer_path.returncode, typer_path.stdout) == (0, fast.stdout)

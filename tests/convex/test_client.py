@@ -10,7 +10,7 @@ from deedbox.convex.client import ConvexClient
 from deedbox.convex.snapshot import summarize
 from deedbox.errors import ConvexAuthError, ConvexError, ConvexNotFound, EnvironmentProblem
 from tests.convex.conftest import CANARY
-from tests.support.snapshots import IdMaker, StoredFile, Table, community_tables, snapshot_bytes
+from tests.support.snapshots import IdMaker, StoredFile, community_tables, snapshot_bytes
 
 DATA = snapshot_bytes(community_tables(400, seed=5),
                       files=[StoredFile(IdMaker(2)(8), b"\x89PNG" + b"x" * 500)])
@@ -89,8 +89,8 @@ def test_a_cut_download_is_a_clear_error(server, client):
     server.load_zip(DATA)
     status = client.export(include_storage=True, poll_s=0.01)
     server.cut_stream_after(1000)
-    with pytest.raises(ConvexError, match=rf"download of export {status.start_ts} was cut after 1000 of {status.size} bytes"):
-        with client.download_export(status.start_ts) as fp:
+    with pytest.raises(ConvexError, match=rf"download of export {status.start_ts} was cut after 1000 of {status.size} bytes"), \
+            client.download_export(status.start_ts) as fp:
             while fp.read(256):
                 pass
 
@@ -110,9 +110,8 @@ def test_auth_errors_never_show_the_key(server, key, act_as_user, as_user, exc, 
 
 
 def test_unknown_export_is_not_found(client):
-    with pytest.raises(ConvexNotFound, match="Convex 404 ExportNotFound"):
-        with client.download_export(123):
-            pass
+    with pytest.raises(ConvexNotFound, match="Convex 404 ExportNotFound"), client.download_export(123):
+        pass
 
 
 def test_query_with_args_and_as_user(server, client):

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deedbox.convex.ids import decode_id, encode_id, table_number_of
 from tests.support.snapshots import id_table_number, make_id

@@ -24,7 +24,7 @@ def export_summary(server, client):
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_require_empty_restores_ids_and_digests(server, client, chunked, monkeypatch):
-    monkeypatch.setattr("deedbox.convex.client.PART_SIZE", 4096)  # several parts
+    monkeypatch.setattr("deedbox.convex.importer.PART_SIZE", 4096)  # several parts
     written = client.import_zip(io.BytesIO(DATA), chunked=chunked, poll_s=0.01)
     assert written == sum(t.count for t in summarize(io.BytesIO(DATA)).tables)
     assert export_summary(server, client).tables == summarize(io.BytesIO(DATA)).tables

@@ -9,8 +9,7 @@ import pytest
 
 from deedbox.convex.snapshot import SnapshotSummary, find_document, summarize
 from deedbox.errors import SnapshotError
-from tests.support.snapshots import (IdMaker, StoredFile, Table, build_snapshot, community_tables,
-                                     snapshot_bytes)
+from tests.support.snapshots import IdMaker, StoredFile, Table, community_tables, snapshot_bytes
 
 ids = IdMaker(1)
 

@@ -4,25 +4,24 @@ drill, the fake ``pulumi`` CLI behind the real ``AutomationBackend``."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 
+from deedbox.backend.export import export_snapshot
+from deedbox.bucket.client import BucketClient
 from deedbox.config import load
 from deedbox.convex.client import ConvexClient
-from deedbox.ops.drill import DrillTools
-from deedbox.ops.drill_backend import AutomationBackend
-from deedbox.ops.export import export_snapshot
-from deedbox.ops.store import BackupStore
+from deedbox.drill.run import DrillTools
+from deedbox.drill.stacks import AutomationBackend
 from tests.support.convex_server import ConvexTestServer, FunctionError
 from tests.support.fake_pulumi import FakePulumi
 from tests.support.moto_server import aws, make_backup_bucket, moto_endpoint  # noqa: F401 (fixtures)
 from tests.support.snapshots import community_tables, snapshot_bytes
 
 DRILL_KEY = "drill-otter-1|drill-deploy-key-secret"  # no ":": see the report on the test server
-SNAPSHOT_AT = datetime(2026, 11, 27, 0, 0, 0, tzinfo=timezone.utc)
-DRILL_AT = datetime(2026, 11, 27, 2, 0, 0, tzinfo=timezone.utc)
+SNAPSHOT_AT = datetime(2026, 11, 27, 0, 0, 0, tzinfo=UTC)
+DRILL_AT = datetime(2026, 11, 27, 2, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def config(reference_config_path):
 @pytest.fixture
 def store(aws):  # noqa: F811
     make_backup_bucket(aws, "guild-backups")
-    return BackupStore("guild-backups", region="eu-west-1")
+    return BucketClient("guild-backups", region="eu-west-1")
 
 
 @pytest.fixture

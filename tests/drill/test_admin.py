@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from deedbox.ops.drill import run_drill
-from deedbox.ops.drill_admin import list_reports, reap
-from deedbox.ops.drill_backend import StackInfo
-from deedbox.ops.drill_admin import expiry_of
+from deedbox.drill.admin import expiry_of, list_reports, reap
+from deedbox.drill.run import run_drill
+from deedbox.drill.stacks import StackInfo
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def test_reap_removes_only_expired_drill_stacks(tools, fake):
@@ -35,7 +34,7 @@ def test_reap_reports_a_failed_destroy(tools, fake):
 
 def test_expiry_parsing():
     assert expiry_of(StackInfo("drill-x", {"deedbox:expires": "2026-11-27T05:00:00Z"})) == \
-        datetime(2026, 11, 27, 5, tzinfo=timezone.utc)
+        datetime(2026, 11, 27, 5, tzinfo=UTC)
     assert expiry_of(StackInfo("drill-x", {"deedbox:expires": "garbage"})) is None
     assert expiry_of(StackInfo("drill-x")) is None
 

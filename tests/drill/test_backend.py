@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from deedbox.drill.stacks import AutomationBackend
 from deedbox.errors import EnvironmentProblem
-from deedbox.ops.drill_backend import AutomationBackend
 from tests.support.fake_pulumi import FakePulumi
 
 

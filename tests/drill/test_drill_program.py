@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from deedbox.ops.drill import run_drill
+from deedbox.drill.run import run_drill
 from deedbox.topology.drill import MANAGEMENT_API_ENV
 from tests.drill.conftest import DRILL_KEY
 from tests.support.convex_management import ConvexManagementServer
@@ -30,7 +30,7 @@ def api(drill_server, monkeypatch):
 
 def test_drill_creates_and_deletes_a_real_deployment(config, tools, fake, snapshot, store, api):
     fake.behave(program=True)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     report, code = run_drill(config, dataclasses.replace(tools, clock=lambda: now))
     assert code == 0, [(s.name, s.status, s.detail) for s in report.steps]
     (path, body), *rest = api.state.calls
@@ -50,7 +50,7 @@ def test_drill_creates_and_deletes_a_real_deployment(config, tools, fake, snapsh
 def test_failed_check_still_deletes_the_deployment(config, tools, fake, snapshot, store, api, drill_server):
     fake.behave(program=True)
     drill_server.functions.pop(("query", "posts:feed"))
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     report, code = run_drill(config, dataclasses.replace(tools, clock=lambda: now))
     assert code == 1 and report.failed_step == "checks"
     assert api.state.deleted == ["drill-otter-1"] and fake.stacks() == {}

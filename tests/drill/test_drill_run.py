@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import sys
 
-import pytest
-
-from deedbox.ops.drill import STEPS, run_drill
+from deedbox.drill.run import STEPS, run_drill
 from tests.drill.conftest import DRILL_KEY
 
 
@@ -34,13 +31,13 @@ def test_full_drill_passes_and_tears_down(config, tools, fake, snapshot, drill_s
     assert fake.stacks() == {}
     doc = _report(store)
     assert doc["status"] == "passed" and doc["failed_step"] is None
-    assert doc["snapshot"] == snapshot["object"]["key"].rsplit("/", 1)[0] + "/"
+    assert doc["snapshot"] == snapshot.object.key.rsplit("/", 1)[0] + "/"
     assert doc["rpo_s"] == 7200.0 and doc["rto_s"] is not None
     assert [c["status"] for c in doc["checks"]] == ["passed"] * 3
     assert "round trip" in store.get_bytes("drills/20261127T020000Z/report.md").decode()
     # the drill deployment got the whole snapshot, imported as into an empty deployment
     assert sum(len(t.docs) for t in drill_server.deployment.component("").values()) == \
-        sum(t["count"] for t in snapshot["snapshot"]["tables"])
+        sum(t["count"] for t in snapshot.tables)
     text = json.dumps(doc) + store.get_bytes("drills/20261127T020000Z/report.md").decode()
     assert DRILL_KEY not in text and "PROD-KEY" not in text
     init = next(c for c in fake.calls() if c[:2] == ["stack", "init"])
@@ -50,7 +47,7 @@ def test_full_drill_passes_and_tears_down(config, tools, fake, snapshot, drill_s
 
 
 def test_corrupted_snapshot_fails_before_anything_is_created(config, tools, fake, snapshot, store):
-    key = snapshot["object"]["key"]
+    key = snapshot.object.key
     store.s3.put_object(Bucket=store.bucket, Key=key, Body=b"not a zip")  # a newer version hides it
     report, code = run_drill(config, tools)
     assert code == 1 and report.failed_step == "verify snapshot"

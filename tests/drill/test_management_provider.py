@@ -7,7 +7,9 @@ import time
 import pytest
 
 from deedbox.topology.drill import (
-    MANAGEMENT_API_ENV, ConvexDeployKeyProvider, ConvexDeploymentProvider,
+    MANAGEMENT_API_ENV,
+    ConvexDeployKeyProvider,
+    ConvexDeploymentProvider,
 )
 from tests.support.convex_management import ConvexManagementServer
 

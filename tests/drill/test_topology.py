@@ -11,8 +11,8 @@ import pulumi
 import pytest
 
 from deedbox.config import load
+from deedbox.plan.engine import record
 from deedbox.topology.drill import TAG_DRILL, TAG_EXPIRES, declare_drill, reader_policy
-from tests.drill.mock_engine import record
 
 TOKEN = "team-token-value-that-must-never-leak-0123456789"
 EXPIRES = "2026-11-27T06:00:00Z"
@@ -52,7 +52,7 @@ def test_cloud_drill_declares_deployment_key_and_reader(config, env):
     assert deployment.inputs["teamTokenEnv"] == "CONVEX_TEAM_TOKEN"  # the name, never the value
     assert deployment.inputs["expiresAt"] == 1795759200000
     key = rec.of_type("pulumi-python:dynamic/deedbox:ConvexDeployKey")[0]
-    assert key.additional_secret_outputs == ["deployKey"]
+    assert key.additional_secret_outputs == ("deployKey",)
 
 
 def test_every_resource_tagged_and_never_protected(config, env):

@@ -8,8 +8,9 @@ graph by changing one record, so each test can assert exactly which rule catches
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from deedbox.plan.graph import Graph, ResourceRecord
 

@@ -4,7 +4,13 @@ fall back to property dependencies, and an output of another resource counts as 
 
 from __future__ import annotations
 
-from pulumi_policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions, StackValidationArgs
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    StackValidationArgs,
+)
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 from pulumi_policy.proxy import unknown_checking_proxy
 
@@ -52,7 +58,7 @@ def test_stack_policies_pass_a_compliant_stack_with_unknown_outputs():
         if not hasattr(policy, "validate") or type(policy).__name__ != "StackValidationPolicy":
             continue
         reported = []
-        policy.validate(preview_args(policy.name), lambda msg, urn=None: reported.append((urn, msg)))
+        policy.validate(preview_args(policy.name), lambda msg, urn=None, reported=reported: reported.append((urn, msg)))
         assert reported == [], policy.name
 
 
@@ -76,5 +82,5 @@ def test_resource_policies_count_an_unknown_key_arn_as_set():
     reported = []
     for policy in POLICIES:
         if type(policy).__name__ == "ResourceValidationPolicy":
-            policy.validate(args, lambda msg, urn=None: reported.append((policy.name, msg)))
+            policy.validate(args, lambda msg, urn=None, name=policy.name: reported.append((name, msg)))
     assert reported == []

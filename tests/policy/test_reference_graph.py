@@ -4,7 +4,7 @@ one record at a time fails exactly the rule meant to catch that weakness."""
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from pulumi_policy import (PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
-                           ResourceValidationArgs, StackValidationArgs)
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
 
 from deedbox.policy import POLICIES, iam, rule_by_id
 from deedbox.policy.view import Res, stack_of

@@ -18,9 +18,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 MIN_TTL_MS = 30 * 60 * 1000
 
@@ -115,7 +116,7 @@ class ConvexManagementServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def __enter__(self) -> "ConvexManagementServer":
+    def __enter__(self) -> ConvexManagementServer:
         self._thread.start()
         return self
 

@@ -22,14 +22,14 @@ import json
 import threading
 import time
 import uuid
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from convex.values import ConvexInt64, convex_to_json, json_to_convex
-
-import zipfile
 
 from tests.support.snapshots import StoredFile, Table, build_snapshot, id_table_number, make_id
 
@@ -105,7 +105,7 @@ class ConvexTestServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "ConvexTestServer":
+    def __enter__(self) -> ConvexTestServer:
         handler = type("Handler", (_Handler,), {"srv": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True

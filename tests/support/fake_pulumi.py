@@ -231,7 +231,7 @@ class FakePulumi:
         self.state_dir = state_dir
 
     @classmethod
-    def install(cls, root: Path, state_dir: Path) -> "FakePulumi":
+    def install(cls, root: Path, state_dir: Path) -> FakePulumi:
         (root / "bin").mkdir(parents=True, exist_ok=True)
         exe = root / "bin" / "pulumi"
         exe.write_text(SCRIPT.replace("{python}", sys.executable, 1))

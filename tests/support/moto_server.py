@@ -18,9 +18,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import boto3
 import pytest
@@ -44,7 +44,7 @@ class MotoEndpoint:
     url: str
 
     @classmethod
-    def start(cls) -> "MotoEndpoint":
+    def start(cls) -> MotoEndpoint:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
@@ -103,7 +103,7 @@ class ProcessEndpoint(MotoEndpoint):
     process: subprocess.Popen | None = None
 
     @classmethod
-    def start(cls) -> "ProcessEndpoint":
+    def start(cls) -> ProcessEndpoint:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

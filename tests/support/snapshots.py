@@ -18,8 +18,9 @@ import math
 import random
 import struct
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 README = "# Welcome to your Convex snapshot export!\n\nThis ZIP file contains a snapshot of the tables in your Convex deployment.\n"
@@ -276,9 +277,7 @@ def snapshot_bytes(tables: list[Table], **kw: Any) -> bytes:
 
 
 # ---- a community-platform dataset ------------------------------------------------------------
-WORDS = ("welcome coaching course lesson event live replay challenge streak points member post "
-         "comment reply like share video recording module quiz badge level community guild "
-         "morning evening weekly goal progress habit journal question answer thanks great").split()
+WORDS = ["welcome", "coaching", "course", "lesson", "event", "live", "replay", "challenge", "streak", "points", "member", "post", "comment", "reply", "like", "share", "video", "recording", "module", "quiz", "badge", "level", "community", "guild", "morning", "evening", "weekly", "goal", "progress", "habit", "journal", "question", "answer", "thanks", "great"]
 COMMUNITY_TABLES = ("users", "posts", "comments", "courses", "lessons", "events", "points")
 
 
@@ -371,3 +370,29 @@ def id_table_number(doc_id: str) -> int:
         if not b & 0x80:
             return number
     raise ValueError(f"bad id {doc_id!r}")
+
+
+def documents(number: int, count: int, *, seed: int = 0, pad: int = 0) -> list[dict]:
+    """``count`` typed documents of table ``number`` (``title``, Int64 ``n``, optional padding).
+
+    ``pad`` adds an incompressible hex ``body`` of that many characters, to make a ZIP big.
+    """
+    rng = random.Random(seed * 7919 + number)
+    rows = []
+    for i in range(count):
+        doc: dict[str, Any] = {"_id": make_id(number, rng.randbytes(16)), "_creationTime": 1.7e12 + i * 1.0,
+                               "title": f"post {i}", "n": i}
+        if pad:
+            doc["body"] = rng.randbytes(pad // 2).hex()
+        rows.append(doc)
+    return rows
+
+
+def make_zip(path: str, *, posts: int = 3, users: int = 2, seed: int = 0, pad: int = 0,
+             extra_posts: Iterable[dict] = ()) -> str:
+    """A small snapshot with tables ``users`` (10001) and ``posts`` (10002); returns ``path``."""
+    build_snapshot(path, [
+        Table("users", 10001, documents(10001, users, seed=seed)),
+        Table("posts", 10002, [*documents(10002, posts, seed=seed, pad=pad), *extra_posts]),
+    ])
+    return path

@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from deedbox.topology.access import (
-    DELETE_CLASS_ACTIONS, REPLICATION_SOURCE_OBJECTS, allowed_actions, cross_account_replication_grant,
-    github_subject, github_trust_policy, grants_any, replication_role_policy, runner_policy, s3_trust_policy,
+    DELETE_CLASS_ACTIONS,
+    REPLICATION_SOURCE_OBJECTS,
+    allowed_actions,
+    cross_account_replication_grant,
+    github_subject,
+    github_trust_policy,
+    grants_any,
+    replication_role_policy,
+    runner_policy,
+    s3_trust_policy,
 )
 
 BUCKET = "arn:aws:s3:::guild-backup-222222222222-eu-west-1"
@@ -109,7 +117,7 @@ def test_runner_decrypts_sse_kms_media_only_through_s3_in_the_source_region():
 
 
 def test_runner_may_put_and_read_records_and_restore_logs_but_never_delete_them():
-    from deedbox.topology.names import PREFIXES
+    from deedbox.bucket.layout import PREFIXES
 
     doc = runner_policy(bucket_arn=BUCKET, prefixes=list(PREFIXES.values()), key_arns=[KEY])
     s = {x["Sid"]: x for x in doc["Statement"]}

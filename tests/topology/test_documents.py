@@ -6,7 +6,12 @@ import pytest
 
 from deedbox.config.model import Storage
 from deedbox.topology.documents import (
-    bucket_policy, exemptions, key_policy, lifecycle_rules, media_source_read_policy, noncurrent_days,
+    bucket_policy,
+    exemptions,
+    key_policy,
+    lifecycle_rules,
+    media_source_read_policy,
+    noncurrent_days,
     secret_policy,
 )
 

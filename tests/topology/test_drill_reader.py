@@ -4,16 +4,16 @@ can actually match (``StringEquals`` takes no wildcard) in every recorded policy
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
 import pytest
 
+from deedbox.bucket.snapshots import folder_prefix
 from deedbox.config import load
-from deedbox.ops.snapshots import folder_prefix
+from deedbox.plan.engine import record
 from deedbox.topology.access import DELETE_CLASS_ACTIONS, grants_any
 from deedbox.topology.drill import declare_drill, reader_policy
-from tests.drill.mock_engine import record
 from tests.topology.conftest import VARIANTS
 
 BUCKET = "guild-backup-222222222222-eu-west-1"
@@ -42,7 +42,7 @@ def _wildcards_under_exact_operators(doc: dict) -> list[str]:
 
 def test_reader_reads_every_snapshot_object_and_version():
     s = _by_sid(reader_policy(BUCKET, "eu-west-1"))
-    folder = folder_prefix("happy-otter-123", datetime(2026, 11, 27, tzinfo=timezone.utc), "scheduled")
+    folder = folder_prefix("happy-otter-123", datetime(2026, 11, 27, tzinfo=UTC), "scheduled")
     for key in (folder + "snapshot.zip", folder + "manifest.json"):
         assert any(fnmatchcase(f"arn:aws:s3:::{BUCKET}/{key}", r) for r in s["ReadSnapshots"]["Resource"]), key
     assert s["ReadSnapshots"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]  # manifests pin a version id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 
@@ -295,20 +296,20 @@ def test_runner_reaches_every_place_media_lands_and_reads_an_aws_source(planned,
 def test_runner_may_write_and_list_every_key_the_operations_write(planned, variant):
     """The keys the ops actually build (not the prefixes they are supposed to use) against the
     recorded runner policy: a write outside its prefixes would be denied on real AWS."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     from fnmatch import fnmatchcase
 
-    from deedbox.ops.media_plan import dest_key
-    from deedbox.ops.records import record_key
-    from deedbox.ops.restore import RESTORES_PREFIX, safe_key_part
-    from deedbox.ops.snapshots import folder_prefix, format_ts
+    from deedbox.bucket.records import record_key
+    from deedbox.bucket.snapshots import folder_prefix, format_ts
+    from deedbox.media.plan import dest_key
+    from deedbox.restore.common import RESTORES_PREFIX, safe_key_part
 
     cfg, g = planned(variant)
     doc = _runner_statements(g)
     if doc is None:
         return
     bucket = f"arn:aws:s3:::{g.outputs['store_bucket']}"
-    moment = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     snapshot = folder_prefix("happy-otter-123", moment, "scheduled")
     keys = [snapshot + "snapshot.zip", snapshot + "manifest.json",
             record_key("media-sync", moment), record_key("secrets-verify", moment),

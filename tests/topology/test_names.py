@@ -75,11 +75,13 @@ def test_bucket_layout_is_designs_plus_the_ops_evidence_prefixes():
 
 
 def test_operations_read_their_prefixes_from_the_topology():
-    from deedbox.ops import drill_admin, records, restore, snapshots
-    from deedbox.ops.media_plan import dest_key
+    from deedbox.bucket import records, snapshots
+    from deedbox.drill import admin as drill_admin
+    from deedbox.media.plan import dest_key
+    from deedbox.restore import common as restore
 
-    assert records.ROOT == names.PREFIXES["records"] and restore.RESTORES_PREFIX == names.PREFIXES["restores"]
-    assert drill_admin.REPORTS_PREFIX == names.PREFIXES["drills"]
+    assert names.PREFIXES["records"] == records.ROOT and names.PREFIXES["restores"] == restore.RESTORES_PREFIX
+    assert names.PREFIXES["drills"] == drill_admin.REPORTS_PREFIX
     assert snapshots.backend_root("happy-otter-123").startswith(names.PREFIXES["backend"])
     assert dest_key("sync", "images", "uploads/a.png").startswith(names.media_destination_prefix("sync", "images", "uploads/"))
     assert dest_key("replicate", "images", "uploads/a.png").startswith(
@@ -90,9 +92,9 @@ def test_the_pure_modules_and_the_ops_do_not_import_pulumi():
     import subprocess
     import sys
 
-    code = ("import sys, deedbox.topology.names, deedbox.topology.layout, deedbox.ops.records, deedbox.ops.status; "
+    code = ("import sys, deedbox.topology.names, deedbox.topology.layout, deedbox.bucket.records, deedbox.status; "
             "assert 'pulumi' not in sys.modules, 'pulumi imported'; "
-            "import deedbox.topology.declare; from deedbox.topology import declare; import deedbox.topology as t; "
-            "assert callable(declare) and t.declare is declare, declare")
+            "from deedbox.topology import program; import deedbox.topology as t; "
+            "assert callable(program) and t.program is program, program")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]

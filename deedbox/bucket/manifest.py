@@ -1,0 +1,156 @@
+"""The snapshot manifest: one dataclass, one parser, one serializer.
+
+A manifest is the last object written into a snapshot folder and the only thing that makes the
+folder complete (``deedbox.bucket.snapshots``). It names the exact object version it vouches for
+and carries the snapshot's summary (per-table counts and digests, components, file storage), which
+``verify --read-data`` and the drill compare against a fresh reading. ``format_version`` 1 is the
+layout documented in docs/export.md; a reader refuses any other format.
+
+``snapshot`` stays the summary's JSON document (``SnapshotSummary.to_dict()``): verification
+compares it field by field with a fresh summary, and a damaged manifest must still be comparable
+enough to say *which* field differs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from deedbox.errors import CheckFailed
+
+MANIFEST_FORMAT = "deedbox.snapshot-manifest"
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """The object version a manifest vouches for, and what S3 said about it when it was stored."""
+
+    key: str
+    size: int
+    sha256: str
+    version_id: str | None
+    s3_checksum_sha256: str
+    multipart: bool
+
+    @property
+    def folder(self) -> str:
+        """``backend/<deployment>/<ts>-<reason>/``: the folder of the object."""
+        return self.key.rsplit("/", 1)[0] + "/"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the snapshot came from: a live export (with Convex's ``start_ts``) or a given ZIP."""
+
+    kind: str  # "live" | "zip"
+    convex_url: str
+    start_ts: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    deployment: str
+    timestamp: str  # the folder's UTC timestamp, YYYYmmddTHHMMSSZ
+    reason: str
+    tool_version: str
+    written_at: str
+    source: Origin
+    object: StoredObject
+    snapshot: dict[str, Any] = field(default_factory=dict)  # SnapshotSummary.to_dict()
+    tool_name: str = "deedbox"
+    format_version: int = MANIFEST_VERSION
+
+    @property
+    def tables(self) -> list[dict[str, Any]]:
+        tables = self.snapshot.get("tables")
+        return list(tables) if isinstance(tables, list) else []
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "format_version": self.format_version,
+            "deployment": self.deployment,
+            "timestamp": self.timestamp,
+            "reason": self.reason,
+            "tool": {"name": self.tool_name, "version": self.tool_version},
+            "written_at": self.written_at,
+            "source": {"kind": self.source.kind, "convex_url": self.source.convex_url,
+                       "start_ts": self.source.start_ts},
+            "object": {"key": self.object.key, "size": self.object.size, "sha256": self.object.sha256,
+                       "version_id": self.object.version_id,
+                       "s3_checksum_sha256": self.object.s3_checksum_sha256,
+                       "multipart": self.object.multipart},
+            "snapshot": self.snapshot,
+        }
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n").encode()
+
+
+def parse_manifest(raw: bytes, *, key: str) -> Manifest:
+    """The manifest in ``raw`` (the object at ``key``); CheckFailed saying what is wrong with it."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise CheckFailed(f"{key} is not valid JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
+        raise CheckFailed(f"{key} is not a deedbox snapshot manifest")
+    if doc.get("format_version") != MANIFEST_VERSION:
+        raise CheckFailed(f"{key}: manifest format version {doc.get('format_version')!r} is not "
+                          f"{MANIFEST_VERSION}; use the deedbox that wrote it")
+    obj = doc.get("object")
+    if not isinstance(obj, dict) or not isinstance(obj.get("key"), str) or not obj["key"]:
+        raise CheckFailed(f"{key}: manifest names no object")
+    try:
+        return Manifest(
+            deployment=_text(doc, "deployment"), timestamp=_text(doc, "timestamp"),
+            reason=_text(doc, "reason"), tool_version=_text(_map(doc, "tool"), "version"),
+            tool_name=_text(_map(doc, "tool"), "name"), written_at=_text(doc, "written_at"),
+            source=_origin(_map(doc, "source")), object=_object(obj),
+            snapshot=_map(doc, "snapshot"), format_version=MANIFEST_VERSION,
+        )
+    except _Malformed as err:
+        raise CheckFailed(f"{key}: manifest field {err} is missing or of the wrong type") from None
+
+
+class _Malformed(Exception):
+    """A field of the manifest is missing or has the wrong type (its name is the message)."""
+
+
+def _map(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name)
+    if not isinstance(value, dict):
+        raise _Malformed(name)
+    return value
+
+
+def _text(doc: dict[str, Any], name: str) -> str:
+    value = doc.get(name)
+    if not isinstance(value, str):
+        raise _Malformed(name)
+    return value
+
+
+def _int(doc: dict[str, Any], name: str) -> int:
+    value = doc.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Malformed(name)
+    return value
+
+
+def _origin(doc: dict[str, Any]) -> Origin:
+    start = doc.get("start_ts")
+    if start is not None and (not isinstance(start, int) or isinstance(start, bool)):
+        raise _Malformed("source.start_ts")
+    return Origin(kind=_text(doc, "kind"), convex_url=_text(doc, "convex_url"), start_ts=start)
+
+
+def _object(doc: dict[str, Any]) -> StoredObject:
+    version = doc.get("version_id")
+    if version is not None and not isinstance(version, str):
+        raise _Malformed("object.version_id")
+    return StoredObject(key=_text(doc, "key"), size=_int(doc, "size"), sha256=_text(doc, "sha256"),
+                        version_id=version, s3_checksum_sha256=_text(doc, "s3_checksum_sha256"),
+                        multipart=bool(doc.get("multipart")))

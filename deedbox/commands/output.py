@@ -1,0 +1,55 @@
+"""Small helpers shared by the ops commands: loading config, printing, a TTY-only progress bar.
+
+Commands print one JSON document on stdout with ``--format json`` and plain lines otherwise;
+progress goes to stderr and only when stderr is a terminal, so logs of scheduled jobs stay clean.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def load_config(path: Path | str) -> Any:
+    """``deedbox.config.load``: a missing file or a directory is one UsageError line from the loader."""
+    from deedbox.config import load
+
+    return load(path)
+
+
+def emit(fmt: str, document: dict, lines: list[str]) -> None:
+    """Print ``document`` as JSON or ``lines`` as text on stdout."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    else:
+        for line in lines:
+            sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(enabled: bool | None = None) -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """Yield ``progress(phase, advance, total)`` backed by a rich bar, or None when not on a TTY."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                   TransferSpeedColumn(), console=Console(stderr=True), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def advance(phase: str, n: int, total: int | None) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], advance=n)
+
+    with bar:
+        yield advance

@@ -1,0 +1,314 @@
+"""``deedbox drill run``: prove the newest backup restores, on a stack that always goes away.
+
+Order: verify the newest snapshot (read-data; a damaged snapshot fails *before* anything is
+created) → ``up`` the drill stack (fresh Convex deployment, deploy key, read-only role) →
+optionally push the app's code → import the snapshot → round trip (export the drill deployment
+again; every table's count and digest must equal the manifest's) → the configured checks →
+teardown (destroy + remove) → report to ``drills/<ts>/`` in the bucket.
+
+Teardown runs whatever happened: a failed step, a failed check, Ctrl-C, or SIGTERM (turned into
+``KeyboardInterrupt`` while the drill runs; ignored while tearing down so an impatient second
+signal cannot leak the stack — ``drill reap`` is for a ``kill -9``). The report is written
+after teardown because objects are write-once: it must already say whether teardown worked.
+Collaborators (store, stack backend, Convex client, command runner, clock) are parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from deedbox.backend.verify import compare_summaries
+from deedbox.bucket.client import BucketClient
+from deedbox.bucket.layout import PREFIXES
+from deedbox.bucket.snapshots import format_ts
+from deedbox.config.model import Config, DrillCheck
+from deedbox.convex.api import ConvexApi
+from deedbox.convex.client import ConvexClient
+from deedbox.convex.snapshot import summarize
+from deedbox.drill.report import (
+    FAILED,
+    PASSED,
+    CheckOutcome,
+    DrillReport,
+    Step,
+    expectation_problem,
+    render_markdown,
+    seconds_between,
+)
+from deedbox.drill.stacks import StackBackend
+from deedbox.errors import CheckFailed, DeedboxError, EnvironmentProblem, UsageError
+from deedbox.restore.common import VerifiedSnapshot, local_copy, verified_snapshot
+from deedbox.topology.drill import drill_tags
+
+STEPS = ("verify snapshot", "stack up", "code push", "import snapshot", "round trip", "checks",
+         "teardown", "report upload")
+CODE_PUSH_TIMEOUT_S = 1800
+EXPORT_DEADLINE_S = 3600.0
+
+
+class _StepFailed(Exception):
+    """A step failed; its Step already says why. Ends the drill's forward path."""
+
+
+@dataclass
+class Target:
+    url: str
+    key: str = field(repr=False)
+    fresh: bool  # a new deployment (requireEmpty) or a dedicated self-hosted one (replaceAll)
+
+
+def run_command(argv: list[str], env: Mapping[str, str], cwd: str | None) -> tuple[int, str]:
+    """Run the code-push command; returns (exit code, last stderr line)."""
+    proc = subprocess.run(argv, env=dict(env), cwd=cwd, capture_output=True, text=True,
+                          timeout=CODE_PUSH_TIMEOUT_S, check=False)
+    tail = [ln for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+    return proc.returncode, tail[-1] if tail else ""
+
+
+def _default_client(url: str, key: str) -> ConvexApi:
+    return ConvexClient(url, key)
+
+
+@dataclass
+class DrillTools:
+    store: BucketClient
+    backend: StackBackend
+    client_factory: Callable[[str, str], ConvexApi] = _default_client
+    runner: Callable[[list[str], Mapping[str, str], str | None], tuple[int, str]] = run_command
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    export_poll_s: float = 2.0
+
+
+class Drill:
+    """One drill run; ``run()`` returns the report (it never raises for a failed step)."""
+
+    def __init__(self, config: Config, tools: DrillTools) -> None:
+        if config.drills is None:
+            raise UsageError(f"{config.path or 'backup.yaml'} has no `drills` block: nothing to drill")
+        self.config, self.drills, self.tools = config, config.drills, tools
+        self.started = tools.clock()
+        self.drill_id = f"drill-{format_ts(self.started)}"
+        self.report = DrillReport(self.drill_id, self.drill_id, self.started.isoformat(timespec="seconds"),
+                                  steps=[Step(name) for name in STEPS])
+        self.interrupted = False
+        self.teardown_ok = True
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> DrillReport:
+        created = False
+        try:
+            with _signals_raise():
+                snap = self._step("verify snapshot", self._verify)
+                created = True  # from here a failed `up` may still have created something
+                target = self._target(self._step("stack up", self._up))
+                if self.drills.code_push:
+                    self._step("code push", lambda: self._code_push(target))
+                self._step("import snapshot", lambda: self._import(snap, target))
+                self._step("round trip", lambda: self._round_trip(snap, target))
+                self._step("checks", lambda: self._checks(target))
+                self.report.rto_s = seconds_between(self.report.started_at, self._now())
+        except _StepFailed:
+            pass
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            if created:
+                with _signals_ignored():
+                    self._step("teardown", self._teardown, reraise=False)
+            self.report.finished_at = self._now()
+            self._step("report upload", self._upload, reraise=False)
+        return self.report
+
+    @property
+    def ok(self) -> bool:
+        return self.report.passed and self.teardown_ok and not self.interrupted
+
+    def _now(self) -> str:
+        return self.tools.clock().isoformat(timespec="seconds")
+
+    def _step(self, name: str, fn: Callable[[], Any], *, reraise: bool = True) -> Any:
+        step = self.report.step(name)
+        step.started_at = self._now()
+        t0 = time.monotonic()
+        try:
+            value = fn()
+        except KeyboardInterrupt:
+            step.status, step.detail = FAILED, "interrupted (Ctrl-C/SIGTERM)"
+            step.duration_s = round(time.monotonic() - t0, 3)
+            raise
+        except Exception as err:  # noqa: BLE001 - every failure of a step is recorded, then handled
+            step.status, step.detail = FAILED, _describe(err)
+            step.duration_s = round(time.monotonic() - t0, 3)
+            if reraise:
+                raise _StepFailed(name) from err
+            return None
+        step.status = PASSED
+        step.duration_s = round(time.monotonic() - t0, 3)
+        if isinstance(value, str):
+            step.detail = value
+        return value
+
+    # ------------------------------------------------------------------ steps
+    def _verify(self) -> VerifiedSnapshot:
+        snap = verified_snapshot(self.tools.store, self.config, "latest", read_data=True)
+        self.report.snapshot = snap.ref.prefix
+        self.report.snapshot_taken_at = snap.ref.timestamp.isoformat(timespec="seconds")
+        self.report.rpo_s = round((self.started - snap.ref.timestamp).total_seconds(), 3)
+        return snap
+
+    def _up(self) -> dict[str, Any]:
+        expires = (self.started + timedelta(hours=self.drills.ttl_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        config = {"deedbox-drill:config": str(Path(self.config.path or "backup.yaml").resolve()),
+                  "deedbox-drill:drillId": self.drill_id, "deedbox-drill:expiresAt": expires,
+                  "deedbox-drill:bucket": self.tools.store.bucket}
+        return self.tools.backend.up(self.drill_id, config=config, tags=drill_tags(self.drill_id, expires))
+
+    def _target(self, outputs: dict[str, Any]) -> Target:
+        target = self.drills.target
+        if target.kind == "self-hosted":
+            if target.url is None or target.admin_key is None:  # the schema requires both
+                raise UsageError("drills.target: a self-hosted target needs `url` and `admin_key`")
+            url, key = (self.tools.env.get(target.url.env), self.tools.env.get(target.admin_key.env))
+            names = f"{target.url.env} and {target.admin_key.env}"
+            fresh = False
+        else:
+            url, key, fresh = outputs.get("deploymentUrl"), outputs.get("deployKey"), True
+            names = "stack outputs deploymentUrl and deployKey"
+        if not url or not key:
+            self.report.step("stack up").status = FAILED
+            self.report.step("stack up").detail = f"missing {names}"
+            raise _StepFailed("stack up")
+        self.report.deployment_url = url
+        return Target(url, key, fresh)
+
+    def _code_push(self, target: Target) -> str:
+        env = {k: v for k, v in self.tools.env.items() if not k.startswith("CONVEX_")}
+        if target.fresh:
+            env["CONVEX_DEPLOY_KEY"] = target.key
+        else:
+            env.update(CONVEX_SELF_HOSTED_URL=target.url, CONVEX_SELF_HOSTED_ADMIN_KEY=target.key)
+        cwd = str(Path(self.config.path).resolve().parent) if self.config.path else None
+        code, tail = self.tools.runner(shlex.split(self.drills.code_push), env, cwd)
+        if code != 0:
+            raise CheckFailed(f"`{self.drills.code_push}` exited {code}: {tail.replace(target.key, '***')}")
+        return f"`{self.drills.code_push}` succeeded"
+
+    def _import(self, snap: VerifiedSnapshot, target: Target) -> str:
+        client = self.tools.client_factory(target.url, target.key)
+        with local_copy(self.tools.store, snap) as path:
+            written = client.import_zip(path, mode="requireEmpty" if target.fresh else "replaceAll")
+        return f"{written} documents imported"
+
+    def _round_trip(self, snap: VerifiedSnapshot, target: Target) -> str:
+        client = self.tools.client_factory(target.url, target.key)
+        status = client.export(include_storage=self.config.backups.backend.include_file_storage,
+                               deadline_s=EXPORT_DEADLINE_S, poll_s=self.tools.export_poll_s)
+        if status.start_ts is None:
+            raise CheckFailed("the drill deployment reported a completed export without its start_ts")
+        with tempfile.TemporaryDirectory(prefix="deedbox-drill-") as tmp:
+            path = Path(tmp) / "roundtrip.zip"
+            with client.download_export(status.start_ts) as stream, path.open("wb") as out:
+                while chunk := stream.read(1024 * 1024):
+                    out.write(chunk)
+            actual = summarize(path).to_dict()
+        problems = compare_summaries({"tables": snap.tables}, {"tables": actual["tables"]})
+        if problems:
+            more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise CheckFailed("round trip differs: " + "; ".join(problems[:3]) + more)
+        docs = sum(t["count"] for t in actual["tables"])
+        return f"{len(actual['tables'])} tables, {docs} documents: counts and digests match the manifest"
+
+    def _checks(self, target: Target) -> str:
+        client = self.tools.client_factory(target.url, target.key)
+        for check in self.drills.checks:
+            self.report.checks.append(_run_check(client, check))
+        failed = [c.name for c in self.report.checks if c.status != PASSED]
+        if failed:
+            raise CheckFailed(f"{len(failed)} of {len(self.report.checks)} checks failed: {', '.join(failed)}")
+        return f"{len(self.report.checks)} checks passed"
+
+    def _teardown(self) -> str:
+        self.teardown_ok = False
+        self.tools.backend.destroy(self.drill_id)
+        self.tools.backend.remove(self.drill_id)
+        self.teardown_ok = True
+        return "stack destroyed and removed"
+
+    def _upload(self) -> str:
+        import json
+
+        prefix = f"{PREFIXES['drills']}{format_ts(self.started)}/"
+        keys = [prefix + "report.json", prefix + "report.md"]
+        self.report.report_keys = keys
+        body = json.dumps(self.report.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
+        self.tools.store.put_new(keys[0], body.encode(), content_type="application/json")
+        self.tools.store.put_new(keys[1], render_markdown(self.report).encode(), content_type="text/markdown")
+        return f"s3://{self.tools.store.bucket}/{prefix}"
+
+
+def _run_check(client: ConvexApi, check: DrillCheck) -> CheckOutcome:
+    who = f"{check.as_user.issuer}|{check.as_user.subject}" if check.as_user else None
+    try:
+        value = client.query(check.query, dict(check.args), as_user=check.as_user)
+    except DeedboxError as err:
+        return CheckOutcome(check.name, check.query, FAILED, _describe(err), who)
+    problem = expectation_problem(check.expect, value)
+    return CheckOutcome(check.name, check.query, FAILED if problem else PASSED, problem or "ok", who)
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    return text if isinstance(err, DeedboxError) else f"{type(err).__name__}: {text}"
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while the drill runs (so the finally-teardown runs)."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    with _handlers(handler):
+        yield
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        import sys
+        sys.stderr.write("deedbox: tearing down the drill stack; not interrupting (use `drill reap` later)\n")
+    with _handlers(handler):
+        yield
+
+
+@contextmanager
+def _handlers(handler: Callable) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run_drill(config: Config, tools: DrillTools) -> tuple[DrillReport, int]:
+    """Run one drill; exit code 0 passed and torn down, 1 failed, 130 interrupted."""
+    if config.drills is None:
+        raise EnvironmentProblem("backup.yaml has no `drills:` section")
+    drill = Drill(config, tools)
+    report = drill.run()
+    return report, 0 if drill.ok else (130 if drill.interrupted else 1)

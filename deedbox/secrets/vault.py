@@ -1,0 +1,120 @@
+"""Keep the Secrets Manager vault in step with the live environment, without seeing values twice.
+
+Each configured key lives in the secret ``deedbox/<config.name>/<KEY>`` (created, encrypted and
+replicated by the topology; deedbox only writes *versions*). Values are compared by keyed
+fingerprints: HMAC-SHA256 under a random key made for this run and then dropped, so neither a
+value nor a stable hash of it is ever printed, logged or stored. ``push`` writes a new version
+only for keys whose value changed; ``verify`` classifies every key as ``in-sync``, ``drift``,
+``missing-in-vault`` or ``missing-in-env``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as pysecrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from deedbox.config.model import Config
+from deedbox.errors import EnvironmentProblem
+
+IN_SYNC, DRIFT, MISSING_VAULT, MISSING_ENV = "in-sync", "drift", "missing-in-vault", "missing-in-env"
+NOT_PROVISIONED = "not-provisioned"
+
+
+def secret_name(config: Config, key: str) -> str:
+    return f"deedbox/{config.name}/{key}"
+
+
+def fingerprinter() -> Callable[[str], bytes]:
+    """A keyed fingerprint function valid for this run only."""
+    run_key = pysecrets.token_bytes(32)
+    return lambda value: hmac.new(run_key, value.encode("utf-8"), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    key: str
+    secret: str
+    state: str  # in-sync | drift | missing-in-vault | missing-in-env | not-provisioned
+    action: str = "none"  # push: pushed | unchanged | skipped
+
+
+def classify(env_value: str | None, vault_value: str | None, provisioned: bool,
+             fp: Callable[[str], bytes]) -> str:
+    """Pure: the state of one key from the two values (compared by fingerprint only)."""
+    if env_value is None:
+        return MISSING_ENV
+    if not provisioned:
+        return NOT_PROVISIONED
+    if vault_value is None:
+        return MISSING_VAULT
+    return IN_SYNC if hmac.compare_digest(fp(env_value), fp(vault_value)) else DRIFT
+
+
+class Vault:
+    """The secret vault of one config (Secrets Manager in the destination region)."""
+
+    def __init__(self, config: Config, client: Any = None) -> None:
+        self.config = config
+        self.sm = client or boto3.client("secretsmanager", region_name=config.destination.region)
+
+    def read(self, name: str) -> tuple[bool, str | None]:
+        """(provisioned, current value or None). The value stays inside this process."""
+        try:
+            return True, self.sm.get_secret_value(SecretId=name).get("SecretString")
+        except ClientError as err:
+            if _code(err) != "ResourceNotFoundException":
+                raise _env_error(err, name) from None
+        except BotoCoreError as err:
+            raise EnvironmentProblem(f"secret {name}: {type(err).__name__}") from None
+        return self._exists(name), None
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self.sm.describe_secret(SecretId=name)
+            return True
+        except ClientError as err:
+            if _code(err) == "ResourceNotFoundException":
+                return False
+            raise _env_error(err, name) from None
+
+    def write(self, name: str, value: str) -> None:
+        try:
+            self.sm.put_secret_value(SecretId=name, SecretString=value)
+        except (ClientError, BotoCoreError) as err:
+            raise _env_error(err, name) from None
+
+
+def check(config: Config, env: dict[str, str], vault: Vault, *, push: bool) -> list[KeyResult]:
+    """Classify every configured key; with ``push`` write versions where the env differs."""
+    fp = fingerprinter()
+    results = []
+    for spec in config.backups.secrets.keys if config.backups.secrets else ():
+        name = secret_name(config, spec.name)
+        provisioned, current = vault.read(name)
+        state = classify(env.get(spec.name), current, provisioned, fp)
+        action = "none"
+        if push:
+            action = "skipped"
+            if state in (DRIFT, MISSING_VAULT):
+                vault.write(name, env[spec.name])
+                action, state = "pushed", IN_SYNC
+            elif state == IN_SYNC:
+                action = "unchanged"
+        results.append(KeyResult(spec.name, name, state, action))
+    return results
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _env_error(err: Exception, name: str) -> EnvironmentProblem:
+    code = _code(err) if isinstance(err, ClientError) else type(err).__name__
+    return EnvironmentProblem(f"secret {name}: {code}")

@@ -1,0 +1,160 @@
+"""``declare(cfg)``: every component of the topology, wired together, and the stack outputs.
+
+Order matters only for readability: every cross-reference between components is either a
+deterministic name from ``layout`` (role ARNs inside key and bucket policies) or an Output, so the
+engine derives the real creation order from the dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pulumi
+
+from deedbox.bucket.layout import PREFIXES
+from deedbox.config.model import Config
+from deedbox.errors import ConfigError
+from deedbox.topology.access import cross_account_replication_grant, github_subject
+from deedbox.topology.documents import exemptions
+from deedbox.topology.layout import Layout, layout
+from deedbox.topology.media import MediaBackup, MediaBackupArgs
+from deedbox.topology.names import bucket_arn, role_arn
+from deedbox.topology.providers import destination_provider, source_provider, using
+from deedbox.topology.replica import Replica, ReplicaArgs
+from deedbox.topology.runner import RunnerIdentity, RunnerIdentityArgs
+from deedbox.topology.store import BackupStore, BackupStoreArgs
+from deedbox.topology.vault import SecretVault, SecretVaultArgs
+
+
+def declare(cfg: Config) -> dict[str, Any]:
+    """Declare the backup topology of ``cfg``; return the outputs to export (name -> value)."""
+    plan = layout(cfg)
+    dest = using(destination_provider(cfg))
+    store = _store(cfg, plan, dest)
+    replica = _replica(cfg, plan, store, dest) if plan.replica_bucket else None
+    vault = _vault(cfg, plan, dest) if cfg.backups.secrets else None
+    runner = _runner(cfg, plan, store, vault, dest) if plan.runner_role else None
+    media = _media(cfg, plan, store) if plan.media_mode else None
+    return _outputs(plan, store, replica, vault, runner, media)
+
+
+T = TypeVar("T")
+
+
+def _needed(value: T | None, what: str) -> T:
+    """``value``, which ``declare`` only asks for when the config (and so the layout) has it."""
+    if value is None:
+        raise ConfigError(f"the topology needs {what}, which backup.yaml does not set")
+    return value
+
+
+def _runner_source(cfg: Config, plan: Layout) -> str | None:
+    """The AWS media bucket the runner reads, in either mode: ``sync`` copies from it, ``replicate``
+    reports replication state and ``--backfill`` copies what replication never saw. None for a
+    non-AWS endpoint (its own access keys) or without a runner role."""
+    media = cfg.source.media
+    if not (plan.media_mode and plan.runner_role and media and media.bucket and not media.endpoint_url):
+        return None
+    return media.bucket
+
+
+def _media_role_arn(cfg: Config, plan: Layout) -> str | None:
+    return role_arn(cfg.source.account, plan.media_replication_role) if plan.media_replication_role else None
+
+
+def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> BackupStore:
+    dest = cfg.destination
+    users = plan.key_users()
+    extra = []
+    media_role = _media_role_arn(cfg, plan)
+    if media_role:
+        users[cfg.source.account] = [media_role]
+        extra = cross_account_replication_grant(cfg.source.account, media_role, bucket_arn(plan.store_bucket))
+    return BackupStore(f"{cfg.name}-store", BackupStoreArgs(
+        bucket=plan.store_bucket, account=plan.account, lock_mode=dest.immutability.mode,
+        lock_days=dest.immutability.days, storage=dest.storage, destroy_exempt=plan.destroy_exempt,
+        config_exempt=plan.config_exempt, key_users=users, extra_statements=extra, protect=dest.protect,
+    ), opts)
+
+
+def _replica(cfg: Config, plan: Layout, store: BackupStore, opts: pulumi.ResourceOptions) -> Replica:
+    dest = cfg.destination
+    replica = _needed(dest.replica, "destination.replica")
+    return Replica(f"{cfg.name}-replica", ReplicaArgs(
+        account=plan.account, region=_needed(plan.replica_region, "destination.replica.region"),
+        bucket=_needed(plan.replica_bucket, "a replica bucket"),
+        role_name=_needed(plan.replication_role, "a replication role"),
+        source_bucket=plan.store_bucket, source_key_arn=store.key_arn,
+        source_versioning=store.versioning, lock_mode=dest.immutability.mode, lock_days=dest.immutability.days,
+        storage=dest.storage, destroy_exempt=plan.destroy_exempt, config_exempt=plan.config_exempt,
+        replication_time_control=replica.replication_time_control, protect=dest.protect,
+    ), opts)
+
+
+def _vault(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> SecretVault:
+    secrets = _needed(cfg.backups.secrets, "backups.secrets")
+    runner = [plan.runner_role_arn] if plan.runner_role_arn else []
+    return SecretVault(f"{cfg.name}-vault", SecretVaultArgs(
+        name=cfg.name, account=plan.account, region=plan.region, keys=secrets.keys,
+        recovery_window_days=secrets.recovery_window_days,
+        value_users=sorted({*runner, *exemptions(plan.account, cfg.destination.break_glass_principal)}),
+        destroy_exempt=plan.destroy_exempt, key_users={plan.account: runner} if runner else {},
+        replica_region=plan.replica_region, protect=cfg.destination.protect,
+    ), opts)
+
+
+def _runner(cfg: Config, plan: Layout, store: BackupStore, vault: SecretVault | None,
+            opts: pulumi.ResourceOptions) -> RunnerIdentity:
+    runner = cfg.runner
+    keys = [store.key_arn] + ([vault.key_arn] if vault else [])
+    source = _runner_source(cfg, plan)
+    media = cfg.source.media
+    return RunnerIdentity(f"{cfg.name}-runner", RunnerIdentityArgs(
+        role_name=_needed(plan.runner_role, "a runner role"),
+        subject=github_subject(runner.repository or "", branch=runner.branch, environment=runner.environment),
+        bucket_arn=bucket_arn(plan.store_bucket), prefixes=plan.runner_prefixes, key_arns=keys,
+        secret_arns=list(vault.secret_arns.values()) if vault else [],
+        oidc_provider_arn=runner.oidc_provider_arn,
+        source_bucket=source,
+        source_prefixes=[c.prefix for c in cfg.media_classes()] if source else [],
+        source_key_scope=(cfg.source.account, media.region or cfg.source.region) if source and media else None,
+    ), opts)
+
+
+def _media(cfg: Config, plan: Layout, store: BackupStore) -> MediaBackup:
+    src = cfg.source
+    media = _needed(src.media, "source.media")
+    opts = using(source_provider(cfg)) if plan.media_mode == "replicate" else None
+    return MediaBackup(f"{cfg.name}-media", MediaBackupArgs(
+        mode=_needed(plan.media_mode, "backups.media.mode"), classes=cfg.media_classes(),
+        source_account=src.account, source_region=(media.region or src.region), source_bucket=media.bucket,
+        destination_account=plan.account, destination_bucket=plan.store_bucket,
+        destination_key_arn=store.key_arn, destination_versioning=store.versioning,
+        role_name=plan.media_replication_role,
+        runner_role_arn=plan.runner_role_arn if _runner_source(cfg, plan) else None,
+        endpoint_url=media.endpoint_url,
+    ), opts)
+
+
+def _outputs(plan: Layout, store: BackupStore, replica: Replica | None, vault: SecretVault | None,
+             runner: RunnerIdentity | None, media: MediaBackup | None) -> dict[str, Any]:
+    secrets = vault.secret_arns if vault else {}
+    runner_arn = runner.role_arn if runner else None
+    return {
+        "store_bucket": store.bucket_name,
+        "store_bucket_arn": store.arn,
+        "store_key_arn": store.key_arn,
+        "replica_bucket": replica.bucket_name if replica else None,
+        "replica_bucket_arn": replica.arn if replica else None,
+        "replica_key_arn": replica.key_arn if replica else None,
+        "vault_key_arn": vault.key_arn if vault else None,
+        "secret_arns": secrets,
+        "runner_role_arn": runner_arn,
+        "media_source_policy": media.source_policy if media else None,
+        "deedbox": {
+            "schema": 1, "bucket": plan.store_bucket, "region": plan.region, "prefixes": dict(PREFIXES),
+            "replica_bucket": plan.replica_bucket, "replica_region": plan.replica_region,
+            "secrets": secrets, "runner_role_arn": runner_arn,
+            "media_mode": plan.media_mode, "media_classes": dict(plan.media_classes),
+        },
+    }

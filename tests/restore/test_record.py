@@ -1,0 +1,168 @@
+"""``restore record`` against the Convex test server and moto: find, refuse, put back exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from deedbox.backend.export import export_snapshot
+from deedbox.convex.client import ConvexClient
+from deedbox.errors import CheckFailed
+from deedbox.restore.common import with_convex_url
+from deedbox.restore.record import restore_record
+from tests.support.convex_server import ConvexTestServer
+from tests.support.snapshots import Table, make_id, snapshot_bytes
+
+KEY = "live-admin-key"
+POST_ID = make_id(10002, bytes(range(16)))
+LEGACY_ID = make_id(10003, bytes(range(1, 17)))
+NESTED_ID = make_id(10001, bytes(range(2, 18)))
+TAKEN = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+
+
+def dataset() -> list[Table]:
+    user = make_id(10001, b"\x07" * 16)
+    return [
+        Table("users", 10001, [{"_id": user, "_creationTime": 1_700_000_000_000.5, "name": "ada"}]),
+        Table("posts", 10002, [
+            {"_id": POST_ID, "_creationTime": 1_700_000_123_456.25, "authorId": user, "likes": 2**53 + 1,
+             "score": 1.0, "neg": -0.0, "ratio": float("nan"), "big": float("inf"), "avatar": b"\x00\xffhi",
+             "title": "welcome"},
+            {"_id": make_id(10002, b"\x09" * 16), "_creationTime": 1_700_000_200_000.0, "likes": 0,
+             "title": "second"}]),
+        Table("notes", 10003, [{"_id": LEGACY_ID, "_creationTime": 1_700_000_300_000.0, "n": 5, "blob": b"\x01"}]),
+        Table("badges", 10001, [{"_id": NESTED_ID, "_creationTime": 1_700_000_400_000.0, "level": 3}],
+              component="a/b"),
+    ]
+
+
+@pytest.fixture
+def live():
+    with ConvexTestServer(admin_key=KEY, export_polls=1) as srv:
+        yield srv
+
+
+@pytest.fixture
+def setup(config, store, live, tmp_path, monkeypatch):
+    """Live deployment = the dataset; one verified snapshot of it in the bucket (legacy notes too)."""
+    cfg = with_convex_url(config, live.url)
+    uniform = snapshot_bytes([t for t in dataset() if t.name != "notes"])
+    legacy = snapshot_bytes([t for t in dataset() if t.name == "notes"], encoding="legacy")
+    import io
+    import zipfile
+    merged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(uniform)) as a, zipfile.ZipFile(io.BytesIO(legacy)) as b, \
+            zipfile.ZipFile(merged, "w", zipfile.ZIP_DEFLATED) as out:
+        index = a.read("_tables/documents.jsonl") + b.read("_tables/documents.jsonl")
+        for name in a.namelist():
+            out.writestr(name, index if name == "_tables/documents.jsonl" else a.read(name))
+        for name in b.namelist():
+            if name.startswith("notes/"):
+                out.writestr(name, b.read(name))
+    path = tmp_path / "snap.zip"
+    path.write_bytes(merged.getvalue())
+    live.load_zip(merged.getvalue())
+    export_snapshot(cfg, store, from_zip=path, reason="scheduled", now=TAKEN)
+    monkeypatch.setenv("CONVEX_DEPLOY_KEY", KEY)
+    return cfg
+
+
+def client_factory(live):
+    return lambda: ConvexClient(live.url, KEY, retries=0, backoff=0)
+
+
+
+
+def test_find_prints_the_line_in_the_snapshot_encoding(setup, store, live):
+    before = list(live.requests)
+    result = restore_record(setup, store, table="posts", doc_id=POST_ID)
+    doc = json.loads(result.line)
+    assert doc["_id"] == POST_ID and result.encoding == "uniform"
+    assert b'"likes": 9007199254740993' in result.line  # Int64 as a bare integer, exactly
+    assert b'"score": 1.0' in result.line and b'"neg": -0.0' in result.line
+    assert b'"$bytes"' in result.line and b'"$float"' in result.line
+    assert not result.applied and live.requests == before  # nothing touched the live deployment
+    assert not list(store.list("restores/"))
+
+
+def test_not_found(setup, store):
+    with pytest.raises(CheckFailed, match=f"no document {make_id(10002, b'x' * 16)} in table posts"):
+        restore_record(setup, store, table="posts", doc_id=make_id(10002, b"x" * 16))
+
+
+def test_apply_puts_it_back_with_id_and_creation_time(setup, store, live):
+    posts = live.deployment.component("")["posts"]
+    original = posts.docs.pop(POST_ID)  # someone deleted the post
+    result = restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
+                            client_factory=client_factory(live))
+    assert result.applied and result.written == 1
+    assert posts.docs[POST_ID] == original  # byte for byte: id, _creationTime, Int64, floats, bytes
+    assert len(posts.docs) == 2
+    log = json.loads(store.get_bytes(result.log_key))
+    assert result.log_key.startswith("restores/") and result.log_key.endswith(f"-record-posts-{POST_ID}.json")
+    assert log["id"] == POST_ID and log["mode"] == "append" and log["safety_snapshot"].endswith("-safety/")
+    assert store.exists(log["safety_snapshot"] + "manifest.json")  # the rollback point is complete
+
+
+def test_apply_refuses_when_the_document_exists(setup, store, live):
+    with pytest.raises(CheckFailed, match="refusing: document .* already exists"):
+        restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
+                       client_factory=client_factory(live))
+    assert "/api/import" not in live.paths()
+    assert not list(store.list("restores/"))
+
+
+def test_import_conflict_is_a_refusal_too(setup, store, live, monkeypatch):
+    """The doc appears between the existence check and the import: Convex's own error decides."""
+    monkeypatch.setattr("deedbox.restore.record.exists_live", lambda *a, **k: (False, "x/"))
+    with pytest.raises(CheckFailed, match="refusing: Convex rejected the import"):
+        restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
+                       client_factory=client_factory(live))
+
+
+def test_legacy_encoding_round_trips_with_its_schema(setup, store, live):
+    notes = live.deployment.component("")["notes"]
+    original = notes.docs.pop(LEGACY_ID)
+    result = restore_record(setup, store, table="notes", doc_id=LEGACY_ID, apply=True,
+                            client_factory=client_factory(live))
+    assert result.encoding == "legacy" and b'"n": "5"' in result.line  # Int64 as a string
+    assert notes.docs[LEGACY_ID] == original
+    assert notes.schema_lines and "int64" in notes.schema_lines[0]  # shape went along
+
+
+def test_nested_component(setup, store, live):
+    badges = live.deployment.component("a/b")["badges"]
+    original = badges.docs.pop(NESTED_ID)
+    result = restore_record(setup, store, table="badges", doc_id=NESTED_ID, component="a/b",
+                            apply=True, client_factory=client_factory(live))
+    assert result.applied and badges.docs[NESTED_ID] == original
+    assert NESTED_ID not in live.deployment.component("").get("badges", type("T", (), {"docs": {}})).docs
+
+
+def test_unverified_snapshot_is_not_used(setup, store):
+    key = next(o.key for o in store.list("backend/") if o.key.endswith("snapshot.zip"))
+    store.s3.put_object(Bucket=store.bucket, Key=key, Body=b"tampered")
+    with pytest.raises(CheckFailed, match="failed verification"):
+        restore_record(setup, store, table="posts", doc_id=POST_ID)
+
+
+def test_cli_prints_jsonl(setup, store, live, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from deedbox.cli import app
+
+    cfg_path = tmp_path / "backup.yaml"
+    text = Path(setup.path or "backup.yaml").read_text().replace("https://happy-otter-123.convex.cloud", live.url)
+    cfg_path.write_text(text)
+    res = CliRunner().invoke(app, ["restore", "record", "--table", "posts", "--id", POST_ID,
+                                   "--config", str(cfg_path), "--bucket", store.bucket])
+    assert res.exit_code == 0, res.output
+    first = res.stdout.splitlines()[0]
+    assert json.loads(first)["_id"] == POST_ID
+    missing = CliRunner().invoke(app, ["restore", "record", "--table", "posts", "--id",
+                                       make_id(10002, b"z" * 16), "--config", str(cfg_path),
+                                       "--bucket", store.bucket])
+    assert missing.exit_code == 1 and "no document" in missing.output

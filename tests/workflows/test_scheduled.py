@@ -1,0 +1,93 @@
+"""Generated workflows: cron conversion, schema-valid (check-jsonschema), env file script works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from deedbox.cli import app
+from deedbox.errors import ConfigError
+from deedbox.secrets.dotenv import parse_env
+from deedbox.workflows import WRITE_ENV, to_github_cron
+
+
+@pytest.mark.parametrize("expr,cron", [
+    ("rate(6 hours)", "0 */6 * * *"), ("rate(1 hour)", "0 * * * *"), ("rate(15 minutes)", "*/15 * * * *"),
+    ("rate(1 day)", "0 0 * * *"), ("rate(2 days)", "0 0 */2 * *"),
+    ("cron(0 7 * * ? *)", "0 7 * * *"), ("cron(0 9 1 * ? *)", "0 9 1 * *"),
+    ("cron(30 2 ? * 2-6 *)", "30 2 * * 1-5"), ("cron(0 3 ? * 1,7 *)", "0 3 * * 0,6"),
+    ("cron(0 3 ? * MON-FRI *)", "0 3 * * MON-FRI"), ("cron(0/10 * * * ? *)", "0/10 * * * *"),
+])
+def test_to_github_cron(expr, cron):
+    assert to_github_cron(expr) == cron
+
+
+@pytest.mark.parametrize("expr", ["rate(1 minute)", "rate(7 hours)", "cron(0 0 L * ? *)",
+                                  "cron(0 0 ? * 6#3 *)", "cron(0 0 * * ? 2027)", "daily"])
+def test_to_github_cron_refuses(expr):
+    with pytest.raises(ConfigError):
+        to_github_cron(expr)
+
+
+def test_cli_writes_valid_workflows(tmp_path, reference_config_path, monkeypatch):
+    monkeypatch.delenv("DEEDBOX_STACK_OUTPUT", raising=False)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # no pulumi CLI
+    out = tmp_path / "wf"
+    res = CliRunner().invoke(app, ["workflows", "--config", str(reference_config_path), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["deedbox-export.yml", "deedbox-media-sync.yml", "deedbox-secrets-verify.yml",
+                     "deedbox-status.yml"]
+    check = Path(sys.executable).with_name("check-jsonschema")
+    done = subprocess.run([str(check), "--builtin-schema", "vendor.github-workflows",
+                           *map(str, sorted(out.iterdir()))], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    export = yaml.safe_load((out / "deedbox-export.yml").read_text())
+    assert export["on"]["schedule"] == [{"cron": "0 */6 * * *"}]  # dumped quoted: not YAML 1.1 True
+    assert export["env"]["DEEDBOX_BUCKET"] == "guild-backup-222222222222-eu-west-1"
+    steps = export["jobs"]["export"]["steps"]
+    creds = next(s for s in steps if s.get("uses", "").startswith("aws-actions/"))
+    assert "arn:aws:iam::222222222222:role/guild-deedbox-runner" in creds["with"]["role-to-assume"]
+    assert steps[-2]["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}"}
+    secrets = yaml.safe_load((out / "deedbox-secrets-verify.yml").read_text())
+    assert secrets["on"]["schedule"] == [{"cron": "0 7 * * *"}]
+
+
+def test_stack_output_role_is_used(tmp_path, reference_config_path, monkeypatch):
+    stack = tmp_path / "out.json"
+    stack.write_text('{"bucket": "from-stack", "runner_role_arn": "arn:aws:iam::1:role/r"}')
+    monkeypatch.setenv("DEEDBOX_STACK_OUTPUT", str(stack))
+    out = tmp_path / "wf"
+    assert CliRunner().invoke(app, ["workflows", "--config", str(reference_config_path), "-o", str(out)]).exit_code == 0
+    text = (out / "deedbox-status.yml").read_text()
+    assert "from-stack" in text and "arn:aws:iam::1:role/r" in text
+
+
+def test_env_file_script_round_trips(tmp_path):
+    values = {"A": 'quote" back\\slash $HOME', "B": "line1\nline2\r\n", "C": "plain"}
+    env = {**os.environ, **values, "RUNNER_TEMP": str(tmp_path), "DEEDBOX_KEYS": '["A", "B", "C", "D"]'}
+    subprocess.run(["bash", "-c", WRITE_ENV.replace("python ", f"{sys.executable} ", 1)], env=env, check=True)
+    path = tmp_path / "live.env"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert parse_env(path.read_text()) == values
+
+
+def test_install_step_requires_a_pinned_spec(tmp_path, reference_config_path):
+    """The jobs hold the runner role: no unpinned `pip install deedbox` by bare name."""
+    import yaml
+
+    from deedbox.commands.workflows import run
+
+    assert run(config=reference_config_path, output=tmp_path) == 0
+    for path in sorted(tmp_path.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        (job,) = doc["jobs"].values()
+        install = next(s for s in job["steps"] if "DEEDBOX_PIP_SPEC" in s.get("env", {}))
+        assert install["env"]["DEEDBOX_PIP_SPEC"] == "${{ vars.DEEDBOX_PIP_SPEC }}", path.name
+        assert 'if [ -z "$DEEDBOX_PIP_SPEC" ]' in install["run"] and "exit 1" in install["run"]
