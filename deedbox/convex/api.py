@@ -33,8 +33,8 @@ class ConvexApi(Protocol):
         """The export's ZIP as a stream."""
         ...
 
-    def import_zip(self, source: str | Path | IO[bytes], *, mode: str = ..., chunked: bool | None = ...,
-                   component: str | None = ...) -> int:
+    def import_zip(self, source: str | Path | IO[bytes], *, mode: str = ..., component: str | None = ...,
+                   deadline_s: float = ..., poll_s: float = ...) -> int:
         """Import a snapshot ZIP keeping ``_id``s; the number of documents written."""
         ...
 

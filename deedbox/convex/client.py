@@ -24,13 +24,12 @@ import requests
 from convex.values import ConvexInt64, convex_to_json, json_to_convex
 
 from deedbox.config.model import Identity
-from deedbox.convex.importer import import_chunked, import_one_shot, size_of
+from deedbox.convex.importer import import_chunked
 from deedbox.convex.stream import GuardedStream
 from deedbox.convex.transport import Transport
 from deedbox.errors import ConvexError, EnvironmentProblem, UsageError
 
 EXPORTS_LATEST = "_system/cli/exports:getLatest"
-CHUNKED_THRESHOLD = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,14 +71,22 @@ def identity_header(identity: Identity) -> str:
     return base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode("ascii")
 
 
-def _url_from_deploy_key(key: str) -> str | None:
-    """``prod:happy-otter-123|secret`` -> ``https://happy-otter-123.convex.cloud``."""
+def _deployment_of_key(key: str) -> str | None:
+    """``prod:happy-otter-123|secret`` -> ``happy-otter-123`` (dev/prod deploy keys only)."""
     head = key.split("|", 1)[0]
-    if ":" in head and "|" in key:
+    if ":" in head and "|" in key and head.split(":", 1)[0] in ("dev", "prod"):
         name = head.split(":", 1)[1]
         if name and all(c.isalnum() or c == "-" for c in name):
-            return f"https://{name}.convex.cloud"
+            return name
     return None
+
+
+def _is_home(url: str, name: str) -> bool:
+    """``https://<name>.convex.cloud`` or a regional ``https://<name>.<region>.convex.cloud``
+    (EU deployments: ``<name>.eu-west-1.convex.cloud``, management-openapi.json ``deploymentUrl``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    labels = host.split(".")
+    return (host.endswith(".convex.cloud") and labels[0] == name and len(labels) in (3, 4))
 
 
 def require_deployment_url(url: str) -> str:
@@ -123,12 +130,14 @@ class ConvexClient:
             raise EnvironmentProblem(f"environment variable {names[0]} is not set "
                                      "(the Convex deploy/admin key)")
         key = env[name]
-        home = _url_from_deploy_key(key)
-        url = url or home
+        home = _deployment_of_key(key)
+        # The CLI asks the dashboard for a key's URL (deployment/url_for_key); without that, a key
+        # alone gives the default-region URL: EU deployments must set their URL.
+        url = url or (f"https://{home}.convex.cloud" if home else None)
         if not url:
             raise EnvironmentProblem("no Convex URL: set source.convex.url or CONVEX_SELF_HOSTED_URL")
-        if home and url.rstrip("/") != home and not _is_loopback(url):
-            raise EnvironmentProblem(f"the key in {name} belongs to {home}, not {url.rstrip('/')}: "
+        if home and not _is_home(url, home) and not _is_loopback(url):
+            raise EnvironmentProblem(f"the key in {name} belongs to deployment {home}, not {url.rstrip('/')}: "
                                      "refusing to send it to another host; set that deployment's own key")
         return cls(url, key)
 
@@ -138,7 +147,7 @@ class ConvexClient:
         body = {"path": path, "args": convex_to_json(args or {}), "format": "convex_encoded_json"}
         ident = identity_header(as_user) if as_user else None
         resp = self._t.call("POST", f"/api/{kind}", json=body, identity_b64=ident,
-                            idempotent=idempotent)
+                            idempotent=idempotent, function=True)
         try:
             out = resp.json()
         except ValueError:
@@ -213,20 +222,13 @@ class ConvexClient:
 
     # ---- import ------------------------------------------------------------------------------
     def import_zip(self, source: str | Path | IO[bytes], *, mode: str = "requireEmpty",
-                   chunked: bool | None = None, component: str | None = None,
-                   deadline_s: float = 3600, poll_s: float = 0.5) -> int:
-        """Import a snapshot ZIP keeping ``_id``s; return the number of documents written."""
-        if mode not in ("requireEmpty", "append", "replace", "replaceAll"):
-            raise ValueError(f"unknown import mode {mode!r}")
+                   component: str | None = None, deadline_s: float = 3600, poll_s: float = 0.5) -> int:
+        """Import a snapshot ZIP keeping ``_id``s (chunked, as the CLI does); documents written."""
         with contextlib.ExitStack() as stack:
             # duck-typed, as before: anything readable is the stream, anything else a path
             fp = cast(IO[bytes], source) if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
-            if chunked is None:
-                chunked = size_of(fp) > CHUNKED_THRESHOLD
-            if chunked:
-                return import_chunked(self._t, self.query, fp, mode=mode, component=component,
-                                      deadline_s=deadline_s, poll_s=poll_s)
-            return import_one_shot(self._t, fp, mode=mode, component=component)
+            return import_chunked(self._t, self.query, fp, mode=mode, component=component,
+                                  deadline_s=deadline_s, poll_s=poll_s)
 
     @property
     def transport(self) -> Transport:

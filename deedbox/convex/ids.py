@@ -35,12 +35,15 @@ def _vint(n: int) -> bytes:
 
 
 def _read_vint(data: bytes) -> tuple[int, int]:
-    """Return (value, bytes consumed); ValueError if the VInt runs off the end or is too long."""
+    """Return (value, bytes consumed), as crates/value/src/id_v6.rs reads it: at most 5 bytes, a u32,
+    and the minimal encoding only (the backend re-encodes and compares, so ``81 00`` for 1 is invalid)."""
     value = shift = 0
     for i, byte in enumerate(data[:5]):
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
+            if value >= 2**32 or _vint(value) != data[:i + 1]:
+                raise ValueError("bad table number in id")
             return value, i + 1
     raise ValueError("bad table number in id")
 
@@ -62,7 +65,7 @@ def _footer(body: bytes) -> bytes:
 
 def encode_id(table_number: int, internal: bytes) -> str:
     """Encode a document id the way Convex does; ``internal`` must be 16 bytes."""
-    if table_number < 0 or table_number >= 2**32:
+    if table_number < 1 or table_number >= 2**32:  # TableNumber is a nonzero u32 (table_name.rs)
         raise ValueError(f"table number out of range: {table_number}")
     if len(internal) != INTERNAL_LEN:
         raise ValueError(f"internal id must be {INTERNAL_LEN} bytes, got {len(internal)}")
@@ -87,6 +90,8 @@ def decode_id(doc_id: str) -> tuple[int, bytes]:
         raise ValueError(f"non-canonical id: {doc_id!r}")
     data = (value >> spare).to_bytes(bits // 8, "big")
     table, used = _read_vint(data)
+    if table == 0:
+        raise ValueError(f"not a Convex id (table number 0): {doc_id!r}")
     body, footer = data[:-2], data[-2:]
     if len(body) - used != INTERNAL_LEN:
         raise ValueError(f"not a Convex id (wrong length): {doc_id!r}")

@@ -15,10 +15,17 @@ from typing import Any
 
 import requests
 
+import deedbox
 from deedbox.errors import ConvexAuthError, ConvexError, ConvexNotFound
 
 log = logging.getLogger("deedbox.convex")
 RETRY_STATUS = {500, 502, 503, 504}
+# `{client_name}-{semver}`, or the backend refuses every route with 400 InvalidClientVersion
+# (convex-backend crates/common/src/version.rs; an unrecognised name is always supported).
+CLIENT_HEADER = f"deedbox-{deedbox.__version__}"
+# A function that failed, as the cloud proxy reports it; the body is the usual {status: "error"}
+# (npm convex src/browser/http_client.ts STATUS_CODE_UDF_FAILED).
+UDF_FAILED = 560
 
 
 class Transport:
@@ -44,9 +51,10 @@ class Transport:
 
     def call(self, method: str, path: str, *, idempotent: bool = True,
              identity_b64: str | None = None, stream: bool = False,
-             timeout: float | None = None, **kw: Any) -> requests.Response:
-        """Send with retries; return a 2xx response or raise a ConvexError subclass."""
-        headers = {"Authorization": self.auth(identity_b64), "Convex-Client": "deedbox"}
+             timeout: float | None = None, function: bool = False, **kw: Any) -> requests.Response:
+        """Send with retries; return a 2xx response (or, for ``function`` calls, a 560 whose body
+        is the function's error) or raise a ConvexError subclass."""
+        headers = {"Authorization": self.auth(identity_b64), "Convex-Client": CLIENT_HEADER}
         headers.update(kw.pop("headers", {}))
         attempt = 0
         while True:
@@ -61,7 +69,7 @@ class Transport:
             except requests.RequestException as err:  # malformed URL, bad header...: not retryable
                 raise ConvexError(f"cannot call Convex at {self.url}{path}: {type(err).__name__}") from None
             else:
-                if resp.status_code < 400:
+                if resp.status_code < 400 or (function and resp.status_code == UDF_FAILED):
                     return resp
                 if resp.status_code not in RETRY_STATUS or not idempotent \
                         or attempt >= self.retries:

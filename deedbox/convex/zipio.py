@@ -111,7 +111,12 @@ class Reader:
             raise SnapshotError(f"snapshot entry {name} is corrupt: {err}") from None
 
     def lines(self, name: str) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(line number from 1, line without newline)``, skipping blank lines."""
+        """Yield ``(line number from 1, line without newline)``; a final newline is optional.
+
+        A blank line is a SnapshotError: Convex's import refuses it ("Row n wasn't valid JSON",
+        convex-backend crates/application/src/snapshot_import/parse.rs), so a snapshot holding one
+        would verify and then fail to restore.
+        """
         rest = b""
         number = 0
         for chunk in self.chunks(name):
@@ -119,10 +124,9 @@ class Reader:
             rest = parts.pop()
             for line in parts:
                 number += 1
-                if line.strip():
-                    yield number, line
-        if rest.strip():
-            yield number + 1, rest
+                yield number, _not_blank(line, name, number)
+        if rest:
+            yield number + 1, _not_blank(rest, name, number + 1)
 
     def json_lines(self, name: str) -> Iterator[tuple[int, bytes, object]]:
         for number, line in self.lines(name):
@@ -131,6 +135,12 @@ class Reader:
     def drain(self, name: str) -> int:
         """Read an entry to the end (checking its CRC); return its size."""
         return sum(len(c) for c in self.chunks(name))
+
+
+def _not_blank(line: bytes, name: str, number: int) -> bytes:
+    if not line.strip():
+        raise SnapshotError(f"{name} line {number} is blank: Convex's import refuses it (JsonInvalidRow)")
+    return line
 
 
 def _reject_constant(token: str) -> object:

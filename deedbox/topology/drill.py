@@ -20,6 +20,7 @@ no deployment resource is declared and the orchestrator reads URL and admin key 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,19 @@ MANAGEMENT_API_ENV = "DEEDBOX_CONVEX_MANAGEMENT_URL"  # tests point this at a lo
 TAG_DRILL = "deedbox:drill"
 TAG_EXPIRES = "deedbox:expires"
 HTTP_TIMEOUT_S = 60
+
+
+def deployment_reference(drill_id: str) -> str:
+    """The Management API reference of a drill deployment: ``drill-20261127t060000z``.
+
+    The CLI allows only ``^[a-z0-9/-]+$``, 3-100 characters (npm convex
+    ``dist/esm/cli/deploymentCreate.js`` ``validateTentativeReference``); the drill id carries an
+    upper-case ``T``/``Z``, so the reference is its lower-case form (still unique per drill).
+    """
+    reference = drill_id.lower()
+    if not re.fullmatch(r"[a-z0-9/-]{3,100}", reference):
+        raise ValueError(f"drill id {drill_id!r} cannot be a Convex deployment reference")
+    return reference
 
 
 def drill_tags(drill_id: str, expires_at: str) -> dict[str, str]:
@@ -110,7 +124,9 @@ class ConvexDeploymentProvider(ResourceProvider):
     serialize_as_secret_always = False  # the provider holds no secret: keep inputs reviewable
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        body = {"type": props.get("deploymentType", "dev"), "expiresAt": props["expiresAt"],
+        # Pulumi hands numbers to a dynamic provider as floats; the API's expiresAt is an int64
+        # (management-openapi.json), and `1795759200000.0` is not one.
+        body = {"type": props.get("deploymentType", "dev"), "expiresAt": int(props["expiresAt"]),
                 "reference": props.get("reference")}
         created = _management_post(f"/projects/{props['projectId']}/create_deployment",
                                    props["teamTokenEnv"], {k: v for k, v in body.items() if v})
@@ -198,7 +214,7 @@ class DrillStack(pulumi.ComponentResource):
                             opts: pulumi.ResourceOptions) -> None:
         deployment = ConvexDeployment(f"{name}-deployment", {
             "projectId": args.project_id, "teamTokenEnv": args.team_token_env,
-            "deploymentType": "dev", "reference": args.drill_id,
+            "deploymentType": "dev", "reference": deployment_reference(args.drill_id),
             "expiresAt": args.expires_at_ms, "tags": tags}, opts)
         key = ConvexDeployKey(f"{name}-deploy-key", {
             "deploymentName": deployment.name, "teamTokenEnv": args.team_token_env,

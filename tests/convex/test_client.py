@@ -97,7 +97,7 @@ def test_a_cut_download_is_a_clear_error(server, client):
 
 @pytest.mark.parametrize("key, act_as_user, as_user, exc, message", [
     ("wrong-key", True, None, ConvexAuthError, "Convex 401 BadAdminKey"),
-    (CANARY, False, Identity("https://auth", "u1"), ConvexAuthError, "Convex 403 Forbidden: .*actAsUser"),
+    (CANARY, False, Identity("https://auth", "u1"), ConvexAuthError, "Convex 403 OperationNotPermitted: .*actAsUser"),
 ])
 def test_auth_errors_never_show_the_key(server, key, act_as_user, as_user, exc, message, caplog):
     caplog.set_level(logging.DEBUG)
@@ -143,11 +143,16 @@ def test_from_env_conventions():
     assert ConvexClient.from_env(env=env).url == "https://happy-otter-123.convex.cloud"
     assert ConvexClient.from_env("http://127.0.0.1:3210", env=env).url == "http://127.0.0.1:3210"
     # a Convex Cloud key is only ever sent to its own deployment (or to this machine)
-    with pytest.raises(EnvironmentProblem, match=r"^the key in CONVEX_DEPLOY_KEY belongs to "
-                       r"https://happy-otter-123\.convex\.cloud, not https://typo\.example: refusing"):
+    with pytest.raises(EnvironmentProblem, match=r"^the key in CONVEX_DEPLOY_KEY belongs to deployment "
+                       r"happy-otter-123, not https://typo\.example: refusing"):
         ConvexClient.from_env("https://typo.example", env=env)
     with pytest.raises(EnvironmentProblem, match="refusing"):
         ConvexClient.from_env("https://other-otter-9.convex.cloud", env=env)
+    with pytest.raises(EnvironmentProblem, match="refusing"):
+        ConvexClient.from_env("https://happy-otter-123.convex.cloud.evil.example", env=env)
+    # EU deployments live at <name>.eu-west-1.convex.cloud (management-openapi.json deploymentUrl)
+    eu = ConvexClient.from_env("https://happy-otter-123.eu-west-1.convex.cloud", env=env)
+    assert eu.url == "https://happy-otter-123.eu-west-1.convex.cloud"
     sh = {"CONVEX_SELF_HOSTED_URL": "http://h:3210", "CONVEX_SELF_HOSTED_ADMIN_KEY": "k"}
     assert ConvexClient.from_env(env=sh).url == "http://h:3210"
     assert ConvexClient.from_env("http://a", env={"MY_KEY": "k"}, key_env="MY_KEY").url == "http://a"

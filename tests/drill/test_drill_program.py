@@ -36,7 +36,8 @@ def test_drill_creates_and_deletes_a_real_deployment(config, tools, fake, snapsh
     (path, body), *rest = api.state.calls
     assert path == "/projects/4242/create_deployment"
     assert body["expiresAt"] == int((now.timestamp() + 4 * 3600) * 1000)
-    assert body["reference"] == report.drill_id
+    assert body["reference"] == report.drill_id.lower()  # ^[a-z0-9/-]+$ (the CLI's reference rule)
+    assert isinstance(body["expiresAt"], int)  # int64 milliseconds, not the float Pulumi hands over
     assert rest[0][0] == "/deployments/drill-otter-1/create_deploy_key"
     assert api.state.deleted == ["drill-otter-1"] and not api.state.deployments  # torn down in Convex
     assert fake.stacks() == {}

@@ -145,7 +145,7 @@ def drill(repo_root) -> Graph:
     mp.setenv("CONVEX_TEAM_TOKEN", "team-token-canary")
     try:
         return record(repo_root / "infra" / "drill", project="deedbox-drill", config={
-            "deedbox-drill:config": str(repo_root / "backup.yaml"), "deedbox-drill:drillId": "d1",
+            "deedbox-drill:config": str(repo_root / "backup.yaml"), "deedbox-drill:drillId": "drill-20261127T060000Z",
             "deedbox-drill:expiresAt": "2026-11-27T09:00:00Z", "deedbox-drill:bucket": "guild-backup"})
     finally:
         mp.undo()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from deedbox.backend.export import export_snapshot
 from deedbox.convex.client import ConvexClient
-from deedbox.errors import CheckFailed
+from deedbox.errors import CheckFailed, ConvexError
 from deedbox.restore.common import with_convex_url
 from deedbox.restore.record import restore_record
 from tests.support.convex_server import ConvexTestServer
@@ -93,53 +94,82 @@ def test_not_found(setup, store):
         restore_record(setup, store, table="posts", doc_id=make_id(10002, b"x" * 16))
 
 
-def test_apply_puts_it_back_with_id_and_creation_time(setup, store, live):
-    posts = live.deployment.component("")["posts"]
-    original = posts.docs.pop(POST_ID)  # someone deleted the post
+def _posts(live):
+    return live.deployment.component("")["posts"]
+
+
+def test_a_post_deleted_an_hour_ago_comes_back_with_its_id(setup, store, live):
+    """The common case: Convex refuses to re-insert a deleted _id for 14 days (DocumentDeleted),
+    so an append import cannot do it; the replace of the rebuilt table can."""
+    original = _posts(live).docs[POST_ID]
+    live.db().delete("posts", POST_ID)  # someone deleted the post; its tombstone stays
+    live.clock = lambda: __import__("time").time() + 3600  # an hour later
+    one = snapshot_bytes([Table("posts", 10002, raw_lines=[original])])
+    with pytest.raises(ConvexError, match="Cannot recreate document with _id .* that was deleted"):
+        client_factory(live)().import_zip(io.BytesIO(one), mode="append", poll_s=0.01)
     result = restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
                             client_factory=client_factory(live))
-    assert result.applied and result.written == 1
+    posts = _posts(live)
+    assert result.applied and result.written == 2 == len(posts.docs)  # the whole table, rebuilt
     assert posts.docs[POST_ID] == original  # byte for byte: id, _creationTime, Int64, floats, bytes
-    assert len(posts.docs) == 2
+    assert live.deployment.component("")["users"].docs  # the other tables are untouched
     log = json.loads(store.get_bytes(result.log_key))
     assert result.log_key.startswith("restores/") and result.log_key.endswith(f"-record-posts-{POST_ID}.json")
-    assert log["id"] == POST_ID and log["mode"] == "append" and log["safety_snapshot"].endswith("-safety/")
+    assert log["id"] == POST_ID and log["mode"] == "replace" and log["safety_snapshot"].endswith("-safety/")
+    assert log["table_documents_before"] == 1 and log["count_guarded"] is True
     assert store.exists(log["safety_snapshot"] + "manifest.json")  # the rollback point is complete
+    imports = [i for i in live.imports.values() if i["state"]["state"] == "completed"]
+    assert imports[-1]["mode"] == "Replace"
 
 
 def test_apply_refuses_when_the_document_exists(setup, store, live):
     with pytest.raises(CheckFailed, match="refusing: document .* already exists"):
         restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
                        client_factory=client_factory(live))
-    assert "/api/import" not in live.paths()
+    assert not any(p.startswith("/api/import") for p in live.paths())
     assert not list(store.list("restores/"))
 
 
-def test_import_conflict_is_a_refusal_too(setup, store, live, monkeypatch):
-    """The doc appears between the existence check and the import: Convex's own error decides."""
-    monkeypatch.setattr("deedbox.restore.record.exists_live", lambda *a, **k: (False, "x/"))
-    with pytest.raises(CheckFailed, match="refusing: Convex rejected the import"):
+def test_a_write_after_the_safety_export_stops_the_restore(setup, store, live, monkeypatch):
+    """The write window: a document added to the table after the safety export would be lost by
+    the replace, so the count guard refuses and nothing is imported."""
+    from deedbox.restore import record
+
+    live.db().delete("posts", POST_ID)
+    real = record.exists_live
+
+    def then_someone_writes(*args, **kwargs):
+        found = real(*args, **kwargs)
+        live.db().insert("posts", {"title": "written during the restore"})
+        return found
+
+    monkeypatch.setattr(record, "exists_live", then_someone_writes)
+    with pytest.raises(CheckFailed, match=r"refusing: table posts changed since the safety export \(1 → 2"):
         restore_record(setup, store, table="posts", doc_id=POST_ID, apply=True,
                        client_factory=client_factory(live))
+    assert not any(p.startswith("/api/import") for p in live.paths())
+    assert POST_ID not in _posts(live).docs and len(_posts(live).docs) == 2
 
 
 def test_legacy_encoding_round_trips_with_its_schema(setup, store, live):
-    notes = live.deployment.component("")["notes"]
-    original = notes.docs.pop(LEGACY_ID)
+    original = live.deployment.component("")["notes"].docs[LEGACY_ID]
+    live.db().delete("notes", LEGACY_ID)
     result = restore_record(setup, store, table="notes", doc_id=LEGACY_ID, apply=True,
                             client_factory=client_factory(live))
+    notes = live.deployment.component("")["notes"]
     assert result.encoding == "legacy" and b'"n": "5"' in result.line  # Int64 as a string
     assert notes.docs[LEGACY_ID] == original
     assert notes.schema_lines and "int64" in notes.schema_lines[0]  # shape went along
 
 
 def test_nested_component(setup, store, live):
-    badges = live.deployment.component("a/b")["badges"]
-    original = badges.docs.pop(NESTED_ID)
+    original = live.deployment.component("a/b")["badges"].docs[NESTED_ID]
+    live.db().delete("badges", NESTED_ID, component="a/b")
     result = restore_record(setup, store, table="badges", doc_id=NESTED_ID, component="a/b",
                             apply=True, client_factory=client_factory(live))
-    assert result.applied and badges.docs[NESTED_ID] == original
+    assert result.applied and live.deployment.component("a/b")["badges"].docs[NESTED_ID] == original
     assert NESTED_ID not in live.deployment.component("").get("badges", type("T", (), {"docs": {}})).docs
+    assert json.loads(store.get_bytes(result.log_key))["count_guarded"] is False  # tableSize: root only
 
 
 def test_unverified_snapshot_is_not_used(setup, store):

@@ -1,11 +1,14 @@
 """A local imitation of the Convex Cloud Management API (``https://api.convex.dev/v1``).
 
-Implements the three calls deedbox's drill stack makes, with the documented shapes:
+Implements the three calls deedbox's drill stack makes, with the rules of
+``tests.support.convex_rules`` (``management-create-deployment``, ``management-deploy-key``, from
+``management-openapi.json`` and the CLI):
 
-- ``POST /projects/{id}/create_deployment`` ``{type, reference?, expiresAt?}`` → ``{name,
-  deploymentType, projectId, deploymentUrl, ...}``; ``expiresAt`` must be ≥ 30 minutes ahead;
+- ``POST /projects/{id}/create_deployment`` ``{type, region?, reference?, isDefault?, expiresAt?,
+  class?}`` (nothing else) → the cloud deployment object; ``expiresAt`` 30 minutes to 1 year ahead,
+  ``reference`` by the CLI's rule;
 - ``POST /deployments/{name}/create_deploy_key`` ``{name}`` → ``{deployKey}``;
-- ``POST /deployments/{name}/delete`` → ``{}``.
+- ``POST /deployments/{name}/delete`` → 200 with an empty body.
 
 Every request needs ``Authorization: Bearer <team token>``; a wrong token gets 401. Calls are
 recorded (without the header) so tests can assert what was created and deleted.
@@ -23,7 +26,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support import convex_rules as R
+
 MIN_TTL_MS = 30 * 60 * 1000
+MAX_TTL_MS = 366 * 24 * 3600 * 1000
+CREATE_FIELDS = {"type", "region", "reference", "isDefault", "expiresAt", "class"}
 
 
 @dataclass
@@ -43,8 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
 
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
+    def _reply(self, status: int, body: dict[str, Any] | None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -66,13 +73,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _create_deployment(state: ManagementState, project: str, body: dict[str, Any]):
+    extra = sorted(set(body) - CREATE_FIELDS)
+    if extra:
+        return 400, {"code": "BadRequest", "message": f"unknown field `{extra[0]}`"}
+    if body.get("type") not in ("dev", "prod", "preview", "custom"):
+        return 400, {"code": "BadRequest", "message": "`type` is required: dev, prod, preview or custom"}
     expires = body.get("expiresAt")
-    if expires is not None and expires < time.time() * 1000 + MIN_TTL_MS:
-        return 400, {"code": "InvalidExpiresAt", "message": "expiresAt must be at least 30 minutes ahead"}
+    now_ms = time.time() * 1000
+    if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool)):
+        return 400, {"code": "BadRequest", "message": "expiresAt must be an integer (milliseconds)"}
+    if expires is not None and not now_ms + MIN_TTL_MS <= expires <= now_ms + MAX_TTL_MS:
+        return 400, {"code": "InvalidExpiresAt",
+                     "message": "expiresAt must be at least 30 minutes and at most a year in the future"}
+    reference = body.get("reference")
+    problem = R.reference_problem(reference) if reference is not None else None
+    if problem:
+        return 400, {"code": "InvalidReference", "message": problem}
     name = f"drill-otter-{next(state.counter)}"
-    dep = {"name": name, "deploymentType": body.get("type", "dev"), "projectId": int(project),
-           "kind": "cloud", "createTime": int(time.time() * 1000), "expiresAt": expires,
-           "reference": body.get("reference"), "deploymentUrl": state.deployment_url(name)}
+    dep = {"id": next(state.counter), "name": name, "deploymentType": body["type"], "projectId": int(project),
+           "kind": "cloud", "createTime": int(now_ms), "expiresAt": expires, "region": "aws-us-east-1",
+           "isDefault": bool(body.get("isDefault")), "class": body.get("class") or "s16",
+           "reference": reference, "deploymentUrl": state.deployment_url(name)}
     state.deployments[name] = dep
     return 200, dep
 
@@ -87,7 +108,7 @@ def _delete(state: ManagementState, name: str, body: dict[str, Any]):
     if state.deployments.pop(name, None) is None:
         return 404, {"code": "DeploymentNotFound", "message": name}
     state.deleted.append(name)
-    return 200, {}
+    return 200, None
 
 
 _ROUTES = [
