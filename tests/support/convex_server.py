@@ -17,6 +17,7 @@ a ``Bearer`` token is refused); import runs synchronously within the poll that m
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -277,15 +278,16 @@ class _Handler(BaseHTTPRequestHandler):
             R.check_client_version(self.headers.get("Convex-Client"))
             caller = authenticate(self.headers, self.srv)
             result = route(self.srv, method, url.path, query, body, caller)
+            payload = None if isinstance(result, Download) or result is None else json.dumps(result).encode()
         except HttpError as err:
             return self._json(err.status, {"code": err.code, "message": err.message})
         except Exception as err:  # a bug in a registered function or here: a real 500
             return self._json(500, {"code": "InternalServerError", "message": repr(err)})
         if isinstance(result, Download):
             return self._stream(result)
-        if result is None:  # handlers returning () / StatusCode::OK: 200 with an empty body
+        if payload is None:  # handlers returning () / StatusCode::OK: 200 with an empty body
             return self._send(200, b"", {})
-        return self._json(200, result)
+        return self._send(200, payload, {"Content-Type": "application/json"})
 
     def _json(self, status: int, value: Any) -> None:
         self._send(status, json.dumps(value).encode(), {"Content-Type": "application/json"})
@@ -707,9 +709,22 @@ def _call(srv: ConvexTestServer, kind: str, req: dict, caller: Caller) -> dict:
     except FunctionError as err:
         out = {"status": "error", "errorMessage": str(err)}
         if err.data is not None:
-            out["errorData"] = convex_to_json(err.data) if fmt.startswith("convex") else err.data
+            out["errorData"] = convex_to_json(err.data) if fmt.startswith("convex") else _clean(err.data)
         return out
-    return {"status": "success", "value": convex_to_json(value) if fmt.startswith("convex") else value}
+    return {"status": "success", "value": convex_to_json(value) if fmt.startswith("convex") else _clean(value)}
+
+
+def _clean(value: Any) -> Any:
+    """The clean JSON format (crates/value/src/export.rs): Int64 as a number, bytes as base64."""
+    if isinstance(value, ConvexInt64):
+        return value.value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _system(srv: ConvexTestServer, path: str, args: dict) -> Any:
