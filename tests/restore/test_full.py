@@ -138,3 +138,20 @@ def test_cli_refuses_a_target_that_is_not_a_url(reference_config_path):
     assert res.exit_code == 2
     assert res.stderr.strip() == ("deedbox: error: 'not-a-url' is not a Convex deployment URL "
                                   "(expected http(s)://host)")
+
+
+def test_a_restore_over_8_mib_goes_through_the_chunked_state_machine(config, store, target, tmp_path):
+    """Every import is chunked (as the CLI does it); a big one takes several parts, and the server's
+    nested state (waiting_for_confirmation → in_progress → completed) is confirmed exactly once."""
+    from tests.support.snapshots import make_zip
+
+    big = make_zip(tmp_path / "big.zip", posts=1400, pad=16_000, seed=3)  # ~12 MiB (hex halves in deflate)
+    assert big.stat().st_size > 8 * 2**20
+    export_snapshot(config, store, from_zip=big, reason="manual", now=datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
+    result = restore_full(config, store, snapshot="latest", to=target.url, yes=True, client_factory=factory)
+    assert result.applied and result.ok and result.written == 1402
+    paths = target.paths()
+    assert paths.count("/api/import/upload_part") >= 3 and paths.count("/api/perform_import") == 1
+    done = [i for i in target.imports.values() if i["mode"] == "ReplaceAll"]
+    assert done[-1]["state"] == {"state": "completed", "timestamp": done[-1]["state"]["timestamp"],
+                                 "num_rows_written": 1402}
