@@ -198,7 +198,7 @@ def restore_record(
     id: str = typer.Option(..., "--id", help="The document's _id."),
     snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot key or `latest`."),
     component: str | None = typer.Option(None, "--component", help="Component path, e.g. `a/b`."),
-    apply: bool = typer.Option(False, "--apply", help="Put it back into the live deployment (append import)."),
+    apply: bool = typer.Option(False, "--apply", help="Put it back into the live deployment (its table rebuilt from a safety export plus it, replace import)."),
     config: Path = ConfigOpt,
     bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
