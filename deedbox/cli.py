@@ -192,6 +192,16 @@ def status(
     _dispatch("status", config=config, bucket=bucket, format=format)
 
 
+@app.command()
+def doctor(
+    config: Path = ConfigOpt,
+    bucket: str | None = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Check the live prerequisites of `pulumi up` and the scheduled jobs (with credentials). Exit 1 on a failed check."""
+    _dispatch("doctor", config=config, bucket=bucket, format=format)
+
+
 @restore_app.command("record")
 def restore_record(
     table: str = typer.Option(..., "--table", help="Table of the document."),
@@ -258,6 +268,16 @@ def workflows(
 ) -> None:
     """Write the scheduled GitHub Actions workflows (export, media sync, secrets verify, status)."""
     _dispatch("workflows", config=config, output=output)
+
+
+@app.command()
+def init(
+    directory: Path = typer.Option(Path("."), "--dir", "-d", help="The repository to write into (created when missing)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the files that exist (backup.yaml too)."),
+    format: Format = FormatOpt,
+) -> None:
+    """Write a deedbox project's top level: backup.yaml, the Pulumi programs, the policy pack, CI and the hook."""
+    _dispatch("init", directory=directory, force=force, format=format)
 
 
 def main() -> None:

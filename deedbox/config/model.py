@@ -45,6 +45,7 @@ class MediaSource:
     bucket: str | None = None
     endpoint_url: str | None = None  # a non-AWS S3 API (R2, MinIO...): sync mode only
     region: str | None = None  # defaults to the source region
+    take_over_replication: bool = False  # replicate mode: deedbox owns the bucket's one replication config
     access_key_id: EnvRef | None = None  # for endpoint_url stores
     secret_access_key: EnvRef | None = None
 
@@ -131,7 +132,8 @@ class Runner:
     repository: str | None = None
     branch: str | None = "main"
     environment: str | None = None
-    oidc_provider_arn: str | None = None  # reuse an existing GitHub OIDC provider
+    oidc_provider_arn: str | None = None  # reuse this GitHub OIDC provider (default: the account's, by its ARN)
+    create_oidc_provider: bool = False  # create it instead (protected, retained on destroy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,7 @@ def _media_source(d: Mapping[str, Any]) -> MediaSource:
     return MediaSource(
         classes=tuple(MediaClass(n, c["prefix"]) for n, c in d["classes"].items()),
         bucket=d.get("bucket"), endpoint_url=d.get("endpoint_url"), region=d.get("region"),
+        take_over_replication=bool(d.get("take_over_replication", False)),
         access_key_id=_ref(d.get("access_key_id")), secret_access_key=_ref(d.get("secret_access_key")),
     )
 

@@ -40,6 +40,18 @@ def media_mode(doc: Document) -> Iterator[Diagnostic]:
                  "sync mode needs backups.media.schedule (when the runner copies)")
 
 
+@rule("replication-takeover")
+def replication_takeover(doc: Document) -> Iterator[Diagnostic]:
+    """`replicate` mode replaces the media bucket's one replication configuration: opt in with `source.media.take_over_replication: true` (the source program refuses otherwise)."""
+    if get(doc.data, ("backups", "media", "mode")) == "replicate" \
+            and get(doc.data, ("source", "media", "endpoint_url")) is None \
+            and not get(doc.data, ("source", "media", "take_over_replication"), False):
+        yield at(doc, ("backups", "media", "mode"), "replication-takeover",
+                 "replicate mode replaces any replication configuration the media bucket has (a bucket has "
+                 "one); set source.media.take_over_replication: true to confirm (`deedbox doctor` shows the "
+                 "current one). Until then the source program refuses to apply", "warning")
+
+
 @rule("media-credentials")
 def media_credentials(doc: Document) -> Iterator[Diagnostic]:
     """An `endpoint_url` store needs both credential references; on AWS they are unused (warning)."""

@@ -11,9 +11,11 @@ Canonical form of one document (the uniform encoding, normalised):
   NaN ``0x7ff8000000000000`` (payload bits are not data);
 - bytes -> ``{"$bytes": standard padded base64}``; strings, booleans, null, arrays as is;
 - objects with keys sorted, compact separators, UTF-8 (no ``\\u`` escapes).
-Legacy values are typed with the table's generated-schema shape (``deedbox.convex.shapes``);
-a field whose type cannot be determined is kept as the raw legacy JSON value (numbers as floats)
-and counted in ``Digest.untyped``.
+Legacy values are typed with the table's generated-schema shape and per-document overrides
+exactly as convex-backend's import types them (``LegacyTyper``, ``deedbox.convex.shapes``); what
+that import would reject raises ValueError. A table whose shape line cannot be read is typed as
+with no schema (numbers float64, strings strings) and its strings counted in
+``LegacyTyper.untyped``.
 
 Table digest: sha256 of each canonical document read as a 256-bit integer, summed mod 2**256,
 as 64 hex digits. A sum is order independent but (unlike XOR) still changes when a document is
@@ -26,14 +28,22 @@ import base64
 import hashlib
 import json
 import math
+import re
 import struct
 from typing import Any
 
-from deedbox.convex.shapes import ANY, Shape
+from deedbox.convex.shapes import (
+    INFER,
+    UNKNOWN,
+    ExportContext,
+    Shape,
+    b64decode_standard,
+    is_valid_field_name,
+    nan_from_context,
+)
 
 _MOD = 1 << 256
 _NAN_B64 = base64.b64encode(struct.pack("<d", math.nan)).decode("ascii")
-_SPECIAL_STRINGS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False).encode
 
@@ -68,95 +78,205 @@ def canonical_uniform(line: bytes, doc: dict) -> bytes:
 
 
 class LegacyTyper:
-    """Types legacy documents with a table shape and per-document overrides."""
+    """Types legacy documents exactly as convex-backend's snapshot import does.
 
-    def __init__(self, shape: Shape | None, overrides: dict[str, Shape] | None = None) -> None:
-        self.shape = shape or ANY
-        self.overrides = overrides or {}
+    ``GeneratedSchema::apply`` and ``ExportContext::apply``/``apply_inner``
+    (crates/shape_inference/src/export_context.rs), with the schema read by
+    ``parse_generated_schema`` (crates/application/src/snapshot_import/parse.rs):
+
+    - the document's context is its override (keyed by ``_id``; ``overrides.remove``, so it is
+      used once), else ``infer``; the table shape is one option, ``unknown`` without a schema;
+    - JSON null/bool are themselves; a JSON number is always a float64 (``n.as_f64()``);
+    - a string under ``infer`` takes the one context the shape options allow for a string
+      (``inferred_context_for_string`` / ``possible_contexts_for_string``): int64 -> Int64,
+      ``-inf``/``inf`` -> float64inf, bytes -> Bytes, literal/id/field_name/string -> String;
+      when several are possible (``float64`` and ``NaN`` always give two, ``unknown`` five, or
+      mixed members) it stays a String; an explicit context is used as is;
+    - contexts: ``int64`` = Rust ``i64`` parse, ``float64inf`` = ``"Infinity"``/``"-Infinity"``,
+      ``bytes`` = base64 0.13 decode, ``("nan", b)`` = the string must be ``"NaN"``;
+    - arrays recurse with the union of the options' element shapes (``array_element``) and an
+      ``infer`` or element-by-element (same length) context; objects recurse per field with the
+      options' field shapes (``object_field``: object fields, record values, unknown) and an
+      ``infer`` or per-field context (missing fields ``infer``; keys must be field names);
+    - anything ``apply_inner`` bails on raises ValueError (the import would fail).
+
+    ``untyped`` counts strings typed without their real shape (``fallback``: the shape line could
+    not be read, so the values are read as with no schema).
+    """
+
+    def __init__(self, shape: Shape | None, overrides: dict[str, ExportContext] | None = None,
+                 *, fallback: bool = False) -> None:
+        self.shape = shape if shape is not None else UNKNOWN
+        self.overrides = dict(overrides or {})
+        self.fallback = fallback
         self.untyped = 0
+        self._nodes: dict[frozenset, _Node] = {}
+        self._root = self._node(frozenset((self.shape,)))
+
+    def _node(self, options: frozenset) -> _Node:
+        node = self._nodes.get(options)
+        if node is None:
+            node = self._nodes[options] = _Node(self, options)
+        return node
 
     def to_typed(self, doc: dict) -> dict:
-        shape = self.shape
         doc_id = doc.get("_id")
-        override = self.overrides.get(doc_id) if self.overrides and doc_id is not None else None
-        if override is not None:
-            shape = _merge(shape, override)
-        return self._value(doc, shape)
+        ctx = self.overrides.pop(doc_id, INFER) if self.overrides and isinstance(doc_id, str) else INFER
+        return self._object(ctx, doc, self._root)
 
-    def _value(self, v: Any, shape: Shape) -> Any:
-        if shape[0] == "union":
-            shape = self._pick(v, shape[1])
-        kind = shape[0]
-        if isinstance(v, bool) or v is None:
+    def _value(self, ctx: ExportContext, v: Any, node: _Node) -> Any:
+        t = type(v)
+        if v is None or t is bool:
             return v
-        if isinstance(v, (int, float)):
-            return float_value(float(v))  # every legacy JSON number is a float64
-        if isinstance(v, str):
-            return self._string(v, kind)
-        if isinstance(v, list):
-            return self._array(v, shape)
-        if isinstance(v, dict):
-            fields = shape[1] if kind == "object" else {}
-            return {k: self._value(x, fields.get(k, ANY)) for k, x in v.items()}
-        return v
+        if t is str:
+            if ctx == INFER:
+                ctx = node.string_context
+                if self.fallback:
+                    self.untyped += 1
+            return _string(ctx, v)
+        if t is float or t is int:
+            return _number(v)
+        if t is list:
+            if ctx == INFER:
+                element = node.element()
+                return [self._value(INFER, x, element) for x in v]
+            if type(ctx) is tuple and ctx[0] == "array":
+                if len(ctx[1]) != len(v):
+                    raise ValueError("Array lengths do not match")
+                element = node.element()
+                return [self._value(c, x, element) for c, x in zip(ctx[1], v, strict=True)]
+            raise ValueError("unsupported shape hint for array value")
+        if t is dict:
+            return self._object(ctx, v, node)
+        raise TypeError(f"not a JSON value: {v!r}")
 
-    def _string(self, v: str, kind: str) -> Any:
-        if kind == "int64":
-            try:
-                return int(v)
-            except ValueError:
-                self.untyped += 1
-                return v
-        if kind == "bytes":
-            return {"$bytes": v}
-        if kind == "float64" and v in _SPECIAL_STRINGS:
-            return float_value(_SPECIAL_STRINGS[v])
-        if kind == "any":
-            self.untyped += 1
-        return v
-
-    def _array(self, v: list, shape: Shape) -> list:
-        if shape[0] == "array":
-            return [self._value(x, shape[1]) for x in v]
-        if shape[0] == "tuple" and len(shape[1]) == len(v):
-            return [self._value(x, s) for x, s in zip(v, shape[1], strict=True)]
-        return [self._value(x, ANY) for x in v]
-
-    def _pick(self, v: Any, members: tuple) -> Shape:
-        """Choose the union member a JSON value belongs to; ANY when it is ambiguous."""
-        if isinstance(v, dict):
-            wanted = {"object"}
-        elif isinstance(v, list):
-            wanted = {"array", "tuple"}
-        elif isinstance(v, str):
-            if any(m[0] in ("string", "any") or (m[0] == "literal" and m[1] == v)
-                   for m in members):
-                return ("string",)
-            wanted = {"int64", "bytes"} | ({"float64"} if v in _SPECIAL_STRINGS else set())
+    def _object(self, ctx: ExportContext, v: dict, node: _Node) -> dict:
+        if ctx == INFER:
+            hints: dict = {}
+        elif type(ctx) is tuple and ctx[0] == "object":
+            hints = ctx[1]
         else:
-            return ANY
-        found = [m for m in members if m[0] in wanted]
-        if len(found) > 1 and all(m[0] == "array" for m in found):
-            return ("array", ("union", tuple(m[1] for m in found)))
-        if len(found) > 1 and all(m[0] == "object" for m in found):
-            fields: dict[str, list] = {}
-            for m in found:
-                for k, s in m[1].items():
-                    fields.setdefault(k, []).append(s)
-            return ("object", {k: s[0] if len(s) == 1 else ("union", tuple(s))
-                               for k, s in fields.items()})
-        return found[0] if len(found) == 1 else ANY
+            raise ValueError("unsupported shape hint for object value")
+        out = {}
+        for k, x in v.items():
+            out[k] = self._value(hints.get(k, INFER), x, node.field(k))
+        return out
 
 
-def _merge(base: Shape, override: Shape) -> Shape:
-    if override[0] == "any":
-        return base
-    if override[0] == "object" and base[0] == "object":
-        fields = dict(base[1])
-        for k, s in override[1].items():
-            fields[k] = _merge(fields.get(k, ANY), s)
-        return ("object", fields)
-    return override
+_MAX_CACHED_FIELDS = 4096
+
+
+class _Node:
+    """One set of shape options (a ``BTreeSet<&Shape>`` in export_context.rs), with what typing
+    needs from it computed once: the inferred string context, element and field options."""
+
+    __slots__ = ("typer", "options", "string_context", "_element", "_fields")
+
+    def __init__(self, typer: LegacyTyper, options: frozenset) -> None:
+        self.typer = typer
+        self.options = options
+        contexts = _string_contexts(options)
+        self.string_context = next(iter(contexts)) if len(contexts) == 1 else INFER
+        self._element: _Node | None = None
+        self._fields: dict[str, _Node] = {}
+
+    def element(self) -> _Node:
+        if self._element is None:
+            self._element = self.typer._node(frozenset(s for o in self.options for s in _array_element(o)))
+        return self._element
+
+    def field(self, key: str) -> _Node:
+        node = self._fields.get(key)
+        if node is None:
+            if not is_valid_field_name(key):  # `key.parse::<FieldName>()?` in apply_inner
+                raise ValueError(f"invalid field name {key[:40]!r}")
+            node = self.typer._node(frozenset(s for o in self.options for s in _object_field(o, key)))
+            if len(self._fields) < _MAX_CACHED_FIELDS:  # records may have unboundedly many keys
+                self._fields[key] = node
+        return node
+
+
+def _union_options(shape: Shape) -> tuple:
+    """``Shape::union_options`` (export_context.rs): a union's members, else the shape."""
+    return shape[1] if shape[0] == "Union" else (shape,)
+
+
+def _array_element(shape: Shape) -> tuple:
+    """``Shape::array_element`` (export_context.rs)."""
+    tag = shape[0]
+    if tag == "Array":
+        return (shape[1],)
+    if tag == "Union":
+        return tuple(s for m in shape[1] for s in _array_element(m))
+    return (shape,) if tag == "Unknown" else ()
+
+
+def _object_field(shape: Shape, key: str) -> tuple:
+    """``Shape::object_field`` (export_context.rs): an object's field (identifier keys only),
+    a record's value shape, ``unknown`` itself."""
+    tag = shape[0]
+    if tag == "Object":
+        return tuple(value for name, value, _ in shape[1] if name == key)
+    if tag == "Union":
+        return tuple(s for m in shape[1] for s in _object_field(m, key))
+    if tag == "Record":
+        return (shape[2],)
+    return (shape,) if tag == "Unknown" else ()
+
+
+# possible_contexts_for_string (export_context.rs): what a string may be under each member.
+_NAN_CONTEXT = ("nan", struct.pack("<d", math.nan))
+_STRING_CONTEXTS: dict[str, tuple] = {
+    "Int64": ("int64",),
+    "NegativeInf": ("float64inf",), "PositiveInf": ("float64inf",),
+    "NaN": (_NAN_CONTEXT, "float64inf"), "Float64": (_NAN_CONTEXT, "float64inf"),
+    "StringLiteral": (INFER,), "Id": (INFER,), "FieldName": (INFER,), "String": (INFER,),
+    "Bytes": ("bytes",),
+    "Unknown": (INFER, "float64inf", _NAN_CONTEXT, "int64", "bytes"),
+}
+
+
+def _string_contexts(options: frozenset) -> set:
+    return {c for o in options for s in _union_options(o) for c in _STRING_CONTEXTS.get(s[0], ())}
+
+
+_I64 = re.compile(r"[+-]?[0-9]+")
+
+
+def _string(ctx: ExportContext, v: str) -> Any:
+    """The string arm of ``apply_inner`` (export_context.rs), in canonical form."""
+    if ctx == INFER:
+        return v
+    if ctx == "int64":  # `value.parse::<i64>()`
+        if _I64.fullmatch(v) is None or not -(2**63) <= (n := int(v)) < 2**63:
+            raise ValueError(f"Unexpected string for i64: {v[:40]!r}")
+        return n
+    if ctx == "float64inf":
+        if v == "Infinity":
+            return float_value(math.inf)
+        if v == "-Infinity":
+            return float_value(-math.inf)
+        raise ValueError(f"Unexpected string for f64: {v[:40]!r}")
+    if ctx == "bytes":
+        return {"$bytes": base64.b64encode(b64decode_standard(v)).decode("ascii")}
+    if type(ctx) is tuple and ctx[0] == "nan":
+        f = nan_from_context(ctx[1])
+        if v != "NaN":
+            raise ValueError("Unexpected serialization of a NaN value")
+        return float_value(f)
+    raise ValueError("unexpected shape hint for string")
+
+
+def _number(v: float) -> Any:
+    """A legacy JSON number is a float64 (``n.as_f64()`` in apply_inner); serde_json rejects a
+    number out of f64 range, so an infinite one is an error."""
+    try:
+        f = float(v)
+    except OverflowError:
+        raise ValueError("number out of range") from None
+    if math.isinf(f):
+        raise ValueError("number out of range")
+    return float_value(f)
 
 
 def canonical_legacy(doc: dict, typer: LegacyTyper) -> bytes:

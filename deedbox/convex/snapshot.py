@@ -23,7 +23,7 @@ from typing import Any
 from deedbox.convex import zipio
 from deedbox.convex.canonical import Digest, LegacyTyper, canonical_legacy, canonical_uniform
 from deedbox.convex.ids import decode_id
-from deedbox.convex.shapes import ShapeSyntaxError, context_to_shape, parse_shape
+from deedbox.convex.shapes import ShapeSyntaxError, parse_context, parse_shape
 from deedbox.errors import SnapshotError, UsageError
 
 log = logging.getLogger(__name__)
@@ -96,10 +96,20 @@ def _read_tables(reader: zipio.Reader, comp: zipio.Component) -> dict[str, int]:
 
 
 def _read_schema(reader: zipio.Reader, entry: str | None, table: str) -> _Schema:
-    """The table's encoding and, for legacy, the typer built from its shape lines."""
+    """The table's encoding and, for legacy, the typer built from its schema lines.
+
+    As ``parse_generated_schema`` (crates/application/src/snapshot_import/parse.rs): line 1 is a
+    JSON string, ``"uniform"`` or a shape (``Shape::from_str``); each further line is an object
+    with exactly one key, a document id (``DeveloperDocumentId::decode``), whose value is an
+    export context (``ExportContext::try_from``); a later line for the same id wins. Without the
+    file the import types values with the ``unknown`` shape (``GeneratedSchema::apply``, None).
+    Where the real import would refuse the file, deedbox warns and carries on: an unreadable
+    shape types the table as with no schema (counted as untyped), a bad override line is skipped.
+    """
     if entry is None:
         return _Schema("legacy", [], LegacyTyper(None))
-    lines = [line.decode("utf-8") for _, line in reader.lines(entry)]
+    numbered = [(n, line.decode("utf-8")) for n, line in reader.lines(entry)]
+    lines = [text for _, text in numbered]
     first = _json_or_text(lines[0]) if lines else None
     if first == "uniform":
         return _Schema("uniform", lines)
@@ -108,13 +118,23 @@ def _read_schema(reader: zipio.Reader, entry: str | None, table: str) -> _Schema
         try:
             shape = parse_shape(first)
         except ShapeSyntaxError as err:
-            log.warning("table %s: shape not understood (%s); values kept as raw JSON", table, err)
+            log.warning("table %s: generated_schema shape not understood (%s); values read as with "
+                        "no schema", table, err)
+    else:
+        log.warning("table %s: generated_schema line 1 is not a JSON string; values read as with "
+                    "no schema", table)
     overrides: dict[str, Any] = {}
-    for text in lines[1:]:
+    for number, text in numbered[1:]:
         row = _json_or_text(text)
-        if isinstance(row, dict):
-            overrides.update({k: context_to_shape(v) for k, v in row.items()})
-    return _Schema("legacy", lines, LegacyTyper(shape, overrides))
+        try:
+            if not isinstance(row, dict) or len(row) != 1:
+                raise ValueError("override line should be an object with one item")
+            ((doc_id, context),) = row.items()
+            decode_id(doc_id)
+            overrides[doc_id] = parse_context(context)
+        except ValueError as err:
+            log.warning("table %s: generated_schema line %d ignored: %s", table, number, err)
+    return _Schema("legacy", lines, LegacyTyper(shape, overrides, fallback=shape is None))
 
 
 def _json_or_text(text: str) -> Any:

@@ -4,10 +4,12 @@ The orchestrator only needs five things from Pulumi (up, outputs, destroy, remov
 depends on this protocol, not on ``pulumi.automation``: tests drive the real implementation
 with a fake ``pulumi`` executable, and the orchestration logic stays readable.
 
-``AutomationBackend`` runs the drill program in ``infra/drill/`` as a *local* program (the CLI
-starts it with the project's virtualenv), against the local file state backend by default
-(``PULUMI_BACKEND_URL=file://<dir>``; ``PULUMI_CONFIG_PASSPHRASE`` encrypts the deploy key in
-that state). ``DEEDBOX_PULUMI_ROOT`` selects another CLI installation (``<root>/bin/pulumi``).
+``AutomationBackend`` runs the project's drill program as a *local* program (the CLI starts it
+with the project's virtualenv): ``infra/drill/`` beside the project's backup.yaml, which
+``deedbox init`` writes (``program_dir``: an installed package has no program of its own). It
+uses the local file state backend by default (``PULUMI_BACKEND_URL=file://<dir>``;
+``PULUMI_CONFIG_PASSPHRASE`` encrypts the deploy key in that state). ``DEEDBOX_PULUMI_ROOT``
+selects another CLI installation (``<root>/bin/pulumi``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from deedbox.errors import EnvironmentProblem
 
 DRILL_PROJECT = "deedbox-drill"
 DEFAULT_STATE_DIR = Path.home() / ".deedbox" / "pulumi-state"
-PROGRAM_DIR = Path(__file__).resolve().parents[2] / "infra" / "drill"
+
+
+def program_dir(config_path: str | Path | None = None) -> Path:
+    """The drill program of the project whose config is ``config_path`` (default ``./backup.yaml``):
+    ``infra/drill`` in the config's directory, the project root. EnvironmentProblem when it is missing."""
+    config = Path(config_path if config_path is not None else "backup.yaml")
+    where = config.resolve().parent / "infra" / "drill"
+    if not (where / "Pulumi.yaml").is_file():
+        raise EnvironmentProblem(f"no drill program at {where}: the project of {config.name} needs infra/drill/ "
+                                 "(Pulumi.yaml, __main__.py) beside it, which `deedbox init` writes")
+    return where
 
 
 @dataclass(frozen=True)
@@ -61,8 +73,10 @@ def _short(err: Exception) -> str:
 class AutomationBackend:
     """``StackBackend`` over ``pulumi.automation.LocalWorkspace`` (the real CLI, or a fake one)."""
 
-    def __init__(self, *, work_dir: Path = PROGRAM_DIR, backend_url: str | None = None,
-                 pulumi_root: str | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, *, work_dir: Path | None = None, config_path: str | Path | None = None,
+                 backend_url: str | None = None, pulumi_root: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        """``work_dir``: the drill program; default ``program_dir(config_path)``."""
         env = dict(os.environ if env is None else env)
         url = backend_url or env.get("PULUMI_BACKEND_URL") or f"file://{DEFAULT_STATE_DIR}"
         if url.startswith("file://"):
@@ -70,7 +84,7 @@ class AutomationBackend:
         if "PULUMI_CONFIG_PASSPHRASE" not in env and "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
             raise EnvironmentProblem("set PULUMI_CONFIG_PASSPHRASE (or _FILE): it encrypts the drill "
                                      "deployment's key in the local Pulumi state")
-        self.work_dir = Path(work_dir)
+        self.work_dir = Path(work_dir) if work_dir is not None else program_dir(config_path)
         self.env_vars = {"PULUMI_BACKEND_URL": url}
         self.pulumi_root = pulumi_root or env.get("DEEDBOX_PULUMI_ROOT")
         self._workspace: Any = None

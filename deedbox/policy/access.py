@@ -8,7 +8,7 @@ from typing import Any
 
 from deedbox.policy import iam
 from deedbox.policy.catalog import rule
-from deedbox.policy.view import AWS_PROVIDER, Res, Stack, as_list
+from deedbox.policy.view import AWS_PROVIDER, Res, Stack, as_list, is_marker, peek
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -35,12 +35,20 @@ def _broad(arns: list[Any]) -> list[str]:
       fix="allow only put/get/list actions; remove wildcards such as s3:* or s3:Delete* and add an explicit "
           "Deny of the delete-class actions")
 def no_delete(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
+    """Fails closed: a document this mandatory rule cannot read (unknown at a first preview,
+    because it was built inside ``apply()``, or not JSON) is a violation, not a pass."""
     documents: dict[str, list[Any]] = {r.urn: [p.get("policy") for p in as_list(r.props.get("inlinePolicies"))
                                                if isinstance(p, dict)] for r in stack.of_type(ROLE)}
     managed: dict[str, list[Any]] = {r.urn: as_list(r.props.get("managedPolicyArns")) for r in stack.of_type(ROLE)}
     for policy in stack.of_type(ROLE_POLICY):
         role = _role_of(stack, policy)
-        documents.setdefault(role.urn if role else policy.urn, []).append(policy.props.get("policy"))
+        document = peek(policy.props, "policy")
+        if is_marker(document) or iam.parse(document) is None:
+            yield policy.urn, (f"{policy.name}: its policy document is not known here (built from outputs "
+                               "unknown at preview?) or not JSON, so it cannot be shown to deny deletes; "
+                               "build it from deterministic ARNs")
+            continue
+        documents.setdefault(role.urn if role else policy.urn, []).append(document)
     for attachment in stack.of_type(ATTACHMENT):
         role = _role_of(stack, attachment)
         managed.setdefault(role.urn if role else attachment.urn, []).append(attachment.props.get("policyArn"))

@@ -1,7 +1,8 @@
 """The backup topology as Pulumi components, compiled from the typed config.
 
 ``program(model)`` is the whole backup program (``infra/__main__.py`` calls it; ``deedbox plan``
-records it) and ``drill_program`` one drill stack. Components (``deedbox:<module>:<Type>``):
+records it), ``source_program`` what must live in the platform account (``infra/source/``, applied
+with platform credentials) and ``drill_program`` one drill stack. Components (``deedbox:<module>:<Type>``):
 
 - ``BackupStore`` (store): locked, versioned, KMS-encrypted bucket; used for the store and replica.
 - ``Replica`` (replica): the replica store in a second region and the replication into it.
@@ -23,9 +24,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deedbox.topology.programs import drill_program, load_model, program
+    from deedbox.topology.programs import drill_program, load_model, program, source_program
 
-__all__ = ["drill_program", "load_model", "program"]
+__all__ = ["drill_program", "load_model", "program", "source_program"]
 
 
 def __getattr__(name: str) -> Any:

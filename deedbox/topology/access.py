@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
 from deedbox.topology.documents import SOURCE_READ_ACTIONS, Document, Statement, document, role_grant, statement
 from deedbox.topology.names import GITHUB_OIDC_HOST, STS_AUDIENCE
@@ -61,10 +62,28 @@ def github_trust_policy(oidc_provider_arn: str, subject: str) -> Document:
     ))
 
 
-def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequence[str],
-                  secret_arns: Sequence[str] = (), source_bucket: str | None = None,
-                  source_prefixes: Sequence[str] = (), source_key_scope: tuple[str, str] | None = None) -> Document:
+def keys_by_alias(sid: str, actions: Sequence[str], account: str, regions: Sequence[str],
+                  aliases: Sequence[str]) -> Statement:
+    """Use of the keys that carry one of ``aliases``, in ``regions``: deterministic at preview.
+
+    A key's ARN holds a random id, known only after ``up``; a policy built from it inside
+    ``apply()`` is unknown at a first preview, where the policy pack must judge it. The alias
+    is chosen by deedbox, and ``kms:ResourceAliases`` matches it for operations on the key
+    (AWS KMS developer guide, "kms:ResourceAliases"); multi-Region replica keys carry their own
+    alias in their region, so one statement covers both (the secret vault's replica).
+    """
+    return statement(sid, "Allow", actions, [f"arn:aws:kms:{r}:{account}:key/*" for r in dict.fromkeys(regions)],
+                     condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(set(aliases))}})
+
+
+def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], account: str, regions: Sequence[str],
+                  key_aliases: Sequence[str], secret_pattern: str | None = None,
+                  source_bucket: str | None = None, source_prefixes: Sequence[str] = (),
+                  source_key_scope: tuple[str, str] | None = None) -> Document:
     """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else.
+
+    Every ARN is deterministic (keys by alias, secrets by their name prefix), so the document is
+    a plain string the policy pack reads at preview, not an output.
 
     ``source_bucket`` (media from an AWS bucket in the source account, ``sync`` or ``replicate``
     mode: the sync reads it, replication checks and ``--backfill`` do too): read-only access to the
@@ -83,14 +102,14 @@ def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], key_arns: Sequenc
                   ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",
                    "s3:GetObjectVersionAttributes", "s3:GetObjectRetention", "s3:AbortMultipartUpload",
                    "s3:ListMultipartUploadParts"], objects),
-        statement("UseBackupKeys", "Allow", ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                  list(key_arns)),
+        keys_by_alias("UseBackupKeys", ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                      account, regions, key_aliases),
     ]
-    if secret_arns:
+    if secret_pattern:
         statements.append(statement(
             "WriteAndVerifySecrets", "Allow",
             ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            list(secret_arns)))
+            [secret_pattern]))
     if source_bucket:
         statements += source_read_statements(source_bucket, source_prefixes, key_scope=source_key_scope)
     statements.append(statement("NeverDestroyOrReconfigure", "Deny", RUNNER_FORBIDDEN, "*"))
@@ -114,22 +133,32 @@ def source_read_statements(bucket: str, prefixes: Sequence[str], *,
 
 
 def replication_role_policy(*, source_bucket_arn: str, destination_bucket_arn: str,
-                            source_key_arns: Sequence[str], destination_key_arn: str,
-                            source_key_condition: str | None = None) -> Document:
+                            source_key_arns: Sequence[str], destination_key: Statement,
+                            source_key_condition: str | None = None,
+                            source_key_aliases: Sequence[str] = ()) -> Document:
     """What S3 needs to replicate SSE-KMS objects from one bucket into another (AWS's list).
 
+    ``destination_key`` is the ``replica_key_statement`` of the destination's key alias.
     ``source_key_arns`` may be a pattern (``arn:aws:kms:REGION:ACCOUNT:key/*``) when the source
     bucket is not ours; ``source_key_condition`` then limits decrypts to calls made through S3.
     """
-    decrypt_condition = {"StringLike": {"kms:ViaService": source_key_condition}} if source_key_condition else None
+    decrypt_condition: dict[str, Any] = {"StringLike": {"kms:ViaService": source_key_condition}} \
+        if source_key_condition else {}
+    if source_key_aliases:
+        decrypt_condition["ForAnyValue:StringEquals"] = {"kms:ResourceAliases": sorted(source_key_aliases)}
     return document(
         statement("ReadSourceConfiguration", "Allow", REPLICATION_SOURCE_BUCKET, [source_bucket_arn]),
         statement("ReadSourceVersions", "Allow", REPLICATION_SOURCE_OBJECTS, [f"{source_bucket_arn}/*"]),
         statement("WriteReplicas", "Allow", (*REPLICATION_DESTINATION_OBJECTS, "s3:ObjectOwnerOverrideToBucketOwner"),
                   [f"{destination_bucket_arn}/*"]),
-        statement("DecryptSource", "Allow", ["kms:Decrypt"], list(source_key_arns), condition=decrypt_condition),
-        statement("EncryptReplicas", "Allow", ["kms:Encrypt", "kms:GenerateDataKey"], [destination_key_arn]),
+        statement("DecryptSource", "Allow", ["kms:Decrypt"], list(source_key_arns), condition=decrypt_condition or None),
+        destination_key,
     )
+
+
+def replica_key_statement(account: str, region: str, alias: str) -> Statement:
+    """What a replication role needs of the destination key: encrypt replicas (by alias)."""
+    return keys_by_alias("EncryptReplicas", ["kms:Encrypt", "kms:GenerateDataKey"], account, [region], [alias])
 
 
 def cross_account_replication_grant(source_account: str, role_arn: str, destination_bucket_arn: str) -> list[Statement]:

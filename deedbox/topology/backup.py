@@ -17,8 +17,8 @@ from deedbox.errors import ConfigError
 from deedbox.topology.access import cross_account_replication_grant, github_subject
 from deedbox.topology.documents import exemptions
 from deedbox.topology.layout import Layout, layout
-from deedbox.topology.media import MediaBackup, MediaBackupArgs
-from deedbox.topology.names import bucket_arn, role_arn
+from deedbox.topology.media import MediaBackup, MediaBackupArgs, SourceReplication, SourceReplicationArgs
+from deedbox.topology.names import bucket_arn, github_oidc_provider_arn, key_alias, role_arn, secret_name
 from deedbox.topology.providers import destination_provider, source_provider, using
 from deedbox.topology.replica import Replica, ReplicaArgs
 from deedbox.topology.runner import RunnerIdentity, RunnerIdentityArgs
@@ -33,8 +33,8 @@ def declare(cfg: Config) -> dict[str, Any]:
     store = _store(cfg, plan, dest)
     replica = _replica(cfg, plan, store, dest) if plan.replica_bucket else None
     vault = _vault(cfg, plan, dest) if cfg.backups.secrets else None
-    runner = _runner(cfg, plan, store, vault, dest) if plan.runner_role else None
-    media = _media(cfg, plan, store) if plan.media_mode else None
+    runner = _runner(cfg, plan, vault, dest) if plan.runner_role else None
+    media = _media(cfg, plan, dest) if plan.media_mode else None
     return _outputs(plan, store, replica, vault, runner, media)
 
 
@@ -64,7 +64,7 @@ def _media_role_arn(cfg: Config, plan: Layout) -> str | None:
 
 def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> BackupStore:
     dest = cfg.destination
-    users = plan.key_users()
+    users = plan.key_users(dest.break_glass_principal)
     extra = []
     media_role = _media_role_arn(cfg, plan)
     if media_role:
@@ -74,6 +74,7 @@ def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> BackupSto
         bucket=plan.store_bucket, account=plan.account, lock_mode=dest.immutability.mode,
         lock_days=dest.immutability.days, storage=dest.storage, destroy_exempt=plan.destroy_exempt,
         config_exempt=plan.config_exempt, key_users=users, extra_statements=extra, protect=dest.protect,
+        key_alias=key_alias(cfg.name, "store"),
     ), opts)
 
 
@@ -84,7 +85,8 @@ def _replica(cfg: Config, plan: Layout, store: BackupStore, opts: pulumi.Resourc
         account=plan.account, region=_needed(plan.replica_region, "destination.replica.region"),
         bucket=_needed(plan.replica_bucket, "a replica bucket"),
         role_name=_needed(plan.replication_role, "a replication role"),
-        source_bucket=plan.store_bucket, source_key_arn=store.key_arn,
+        source_bucket=plan.store_bucket, source_region=plan.region, source_key_alias=key_alias(cfg.name, "store"),
+        key_alias=key_alias(cfg.name, "replica"),
         source_versioning=store.versioning, lock_mode=dest.immutability.mode, lock_days=dest.immutability.days,
         storage=dest.storage, destroy_exempt=plan.destroy_exempt, config_exempt=plan.config_exempt,
         replication_time_control=replica.replication_time_control, protect=dest.protect,
@@ -98,42 +100,66 @@ def _vault(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> SecretVau
         name=cfg.name, account=plan.account, region=plan.region, keys=secrets.keys,
         recovery_window_days=secrets.recovery_window_days,
         value_users=sorted({*runner, *exemptions(plan.account, cfg.destination.break_glass_principal)}),
-        destroy_exempt=plan.destroy_exempt, key_users={plan.account: runner} if runner else {},
+        destroy_exempt=plan.destroy_exempt,
+        key_users={plan.account: sorted({*runner, *([cfg.destination.break_glass_principal]
+                                                    if cfg.destination.break_glass_principal else [])})}
+        if runner or cfg.destination.break_glass_principal else {},
         replica_region=plan.replica_region, protect=cfg.destination.protect,
     ), opts)
 
 
-def _runner(cfg: Config, plan: Layout, store: BackupStore, vault: SecretVault | None,
-            opts: pulumi.ResourceOptions) -> RunnerIdentity:
+def _runner(cfg: Config, plan: Layout, vault: SecretVault | None, opts: pulumi.ResourceOptions) -> RunnerIdentity:
     runner = cfg.runner
-    keys = [store.key_arn] + ([vault.key_arn] if vault else [])
     source = _runner_source(cfg, plan)
     media = cfg.source.media
+    aliases = [key_alias(cfg.name, "store")] + ([key_alias(cfg.name, "replica")] if plan.replica_bucket else []) \
+        + ([key_alias(cfg.name, "vault")] if vault else [])
+    regions = [plan.region] + ([plan.replica_region] if plan.replica_region else [])
     return RunnerIdentity(f"{cfg.name}-runner", RunnerIdentityArgs(
         role_name=_needed(plan.runner_role, "a runner role"),
         subject=github_subject(runner.repository or "", branch=runner.branch, environment=runner.environment),
-        bucket_arn=bucket_arn(plan.store_bucket), prefixes=plan.runner_prefixes, key_arns=keys,
-        secret_arns=list(vault.secret_arns.values()) if vault else [],
-        oidc_provider_arn=runner.oidc_provider_arn,
+        bucket_arn=bucket_arn(plan.store_bucket), prefixes=plan.runner_prefixes,
+        account=plan.account, regions=regions, key_aliases=aliases,
+        secret_pattern=(f"arn:aws:secretsmanager:*:{plan.account}:secret:{secret_name(cfg.name, '')}*"
+                        if vault else None),
+        oidc_provider_arn=runner.oidc_provider_arn or github_oidc_provider_arn(plan.account),
+        create_oidc_provider=runner.create_oidc_provider,
         source_bucket=source,
         source_prefixes=[c.prefix for c in cfg.media_classes()] if source else [],
         source_key_scope=(cfg.source.account, media.region or cfg.source.region) if source and media else None,
     ), opts)
 
 
-def _media(cfg: Config, plan: Layout, store: BackupStore) -> MediaBackup:
-    src = cfg.source
-    media = _needed(src.media, "source.media")
-    opts = using(source_provider(cfg)) if plan.media_mode == "replicate" else None
+def _media(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> MediaBackup:
+    media = _needed(cfg.source.media, "source.media")
     return MediaBackup(f"{cfg.name}-media", MediaBackupArgs(
-        mode=_needed(plan.media_mode, "backups.media.mode"), classes=cfg.media_classes(),
-        source_account=src.account, source_region=(media.region or src.region), source_bucket=media.bucket,
-        destination_account=plan.account, destination_bucket=plan.store_bucket,
-        destination_key_arn=store.key_arn, destination_versioning=store.versioning,
-        role_name=plan.media_replication_role,
+        classes=cfg.media_classes(), source_bucket=media.bucket,
         runner_role_arn=plan.runner_role_arn if _runner_source(cfg, plan) else None,
         endpoint_url=media.endpoint_url,
     ), opts)
+
+
+def declare_source(cfg: Config) -> dict[str, Any]:
+    """The source program: what must live in the platform account (media replication).
+
+    Runs with the platform's credentials (a provider pinned to the source account); nothing here
+    touches the destination account. Declares nothing unless media is replicated, and refuses to
+    replace the bucket's replication configuration without ``take_over_replication``.
+    """
+    plan = layout(cfg)
+    media = cfg.source.media
+    if plan.media_mode != "replicate" or media is None or not media.bucket or not plan.media_replication_role:
+        return {"media_replication_role_arn": None}
+    if not media.take_over_replication:
+        raise ConfigError("the source program would replace the media bucket's replication configuration "
+                          "(a bucket has one): set source.media.take_over_replication: true to confirm")
+    replication = SourceReplication(f"{cfg.name}-media-replication", SourceReplicationArgs(
+        classes=cfg.media_classes(), source_account=cfg.source.account,
+        source_region=media.region or cfg.source.region, source_bucket=media.bucket,
+        destination_account=plan.account, destination_region=plan.region, destination_bucket=plan.store_bucket,
+        destination_key_alias=key_alias(cfg.name, "store"), role_name=plan.media_replication_role,
+    ), using(source_provider(cfg)))
+    return {"media_replication_role_arn": replication.role_arn}
 
 
 def _outputs(plan: Layout, store: BackupStore, replica: Replica | None, vault: SecretVault | None,

@@ -33,7 +33,20 @@ CONFIG_ACTIONS = (
     "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:DeleteBucket",
 )
 KEY_USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
-KEY_DESTROY_ACTIONS = ("kms:ScheduleKeyDeletion", "kms:DisableKey")  # not PutKeyPolicy: KMS lockout check
+# What the account (through IAM: the deployer) may do to a key: administer it, never use it (no
+# Encrypt/Decrypt, and no CreateGrant, which would hand use to anyone). AWS's key-administrator list.
+KEY_ADMIN_ACTIONS = (
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:Describe*", "kms:List*", "kms:Get*",
+    "kms:EnableKeyRotation", "kms:RotateKeyOnDemand", "kms:TagResource", "kms:UntagResource",
+    "kms:UpdateKeyDescription", "kms:ReplicateKey", "kms:RevokeGrant", "kms:RetireGrant",
+    "kms:CancelKeyDeletion", "kms:EnableKey",
+)
+# Rewriting the policy, disabling or deleting the key makes every locked version unreadable (object
+# lock "does not protect against losing access to the encryption keys"): break-glass only. Denying
+# PutKeyPolicy to the deployer needs the key created with bypass_policy_lockout_safety_check: a later
+# key policy change is applied as the break-glass principal (docs/topology.md).
+KEY_DESTROY_ACTIONS = ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey",
+                       "kms:DisableKeyRotation", "kms:DeleteImportedKeyMaterial", "kms:UpdatePrimaryRegion")
 ABORT_MULTIPART_DAYS = 7
 
 
@@ -91,19 +104,25 @@ def bucket_policy(bucket_arn: str, *, destroy_exempt: Sequence[str], config_exem
 
 def key_policy(account: str, *, users: Mapping[str, Sequence[str]], destroy_exempt: Sequence[str],
                service: str | None = None) -> Document:
-    """Administered by the account (root enables IAM), used by the named roles, hard to destroy.
+    """Administered by the account, **used only by the named roles**, destroyed only by break-glass.
 
-    ``users`` maps an account to the role ARNs that encrypt/decrypt with the key (the replication
-    role of a source account appears here under its own account). ``service`` (e.g.
+    A ``kms:*`` grant to the account root would delegate *use* to IAM, so any administrator of the
+    destination account could decrypt; here the account gets administration only
+    (``KEY_ADMIN_ACTIONS``). ``users`` maps an account to the role ARNs that encrypt/decrypt with
+    the key (the replication role of a source account appears under its own account; the
+    break-glass principal belongs here too, for recovery). ``service`` (e.g.
     ``secretsmanager.eu-west-1.amazonaws.com``) limits those uses to calls made through it.
+    Policy changes, disabling and deletion are denied to all but ``destroy_exempt``.
     """
     condition_extra = {"StringLike": {"kms:ViaService": service}} if service else {}
     grants = role_grant("AllowBackupRoles", KEY_USE_ACTIONS, "*", users)
     for g in grants:
         g["Condition"].update(condition_extra)
     return document(
-        statement("AccountAdministers", "Allow", ["kms:*"], "*", principal={"AWS": root_arn(account)}),
+        statement("AccountAdministers", "Allow", KEY_ADMIN_ACTIONS, "*", principal={"AWS": root_arn(account)}),
         *grants,
+        statement("BreakGlassRecovers", "Allow", KEY_DESTROY_ACTIONS, "*", principal={"AWS": root_arn(account)},
+                  condition={"ArnEquals": {"aws:PrincipalArn": sorted(destroy_exempt)}}),
         _deny_except("DenyKeyDestruction", KEY_DESTROY_ACTIONS, ["*"], destroy_exempt),
     )
 

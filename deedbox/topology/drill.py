@@ -1,4 +1,8 @@
-"""The ephemeral drill stack: a fresh Convex deployment, its deploy key, a read-only backup role.
+"""The ephemeral drill stack: a fresh Convex deployment and its deploy key. Nothing in AWS.
+
+The drill's AWS identity is the runner's: ``deedbox drill run`` reads snapshots under ``backend/``
+and writes its evidence under ``drills/`` with the runner role's permissions (get/list/put there,
+never delete), so the drill stack creates no IAM resources and the runner needs no IAM rights.
 
 One drill stack lives for one ``deedbox drill run`` and is destroyed at its end; ``drill reap``
 destroys stacks whose run was killed. So every resource here:
@@ -25,11 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import requests
 from pulumi.dynamic import CreateResult, ResourceProvider
 
-from deedbox.bucket.layout import PREFIXES
 from deedbox.config.model import Config
 
 MANAGEMENT_API = "https://api.convex.dev/v1"
@@ -56,42 +58,6 @@ def drill_tags(drill_id: str, expires_at: str) -> dict[str, str]:
     """The two tags every drill resource carries (``reap`` reads the expiry back)."""
     return {TAG_DRILL: drill_id, TAG_EXPIRES: expires_at}
 
-
-def reader_policy(bucket: str, region: str | None = None) -> dict[str, Any]:
-    """Read-only access to the snapshots (``backend/``: snapshot.zip and manifest.json, any version)
-    and listing of the drill evidence: get and list, nothing else. The drill's report is written by
-    the runner (``deedbox drill run``), never by this role.
-
-    ``kms:Decrypt`` is limited to calls made through S3 (in ``region`` when given); the store key's
-    policy lets the account's IAM policies grant it.
-    """
-    arn = f"arn:aws:s3:::{bucket}"
-    backend, drills = PREFIXES["backend"], PREFIXES["drills"]
-    via = ({"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}} if region
-           else {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}})  # StringEquals has no wildcards
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "ListBackupPrefixes", "Effect": "Allow", "Action": ["s3:ListBucket"],
-             "Resource": [arn], "Condition": {"StringLike": {"s3:prefix": [f"{backend}*", f"{drills}*"]}}},
-            {"Sid": "ReadSnapshots", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-             "Resource": [f"{arn}/{backend}*"]},
-            {"Sid": "DecryptSnapshots", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["*"],
-             "Condition": via},
-        ],
-    }
-
-
-def trust_policy(account: str) -> dict[str, Any]:
-    """Who may assume the drill reader: principals of the destination account only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                       "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}],
-    }
-
-
-# --------------------------------------------------------------------------- Management API
 
 def _management_post(path: str, token_env: str, body: dict[str, Any] | None, *,
                      missing_ok: bool = False) -> dict[str, Any]:
@@ -196,19 +162,11 @@ class DrillStack(pulumi.ComponentResource):
         super().__init__("deedbox:drill:DrillStack", name, None, opts)
         tags = drill_tags(args.drill_id, args.expires_at)
         unprotected = pulumi.ResourceOptions(parent=self, protect=False)
-        provider = aws.Provider(f"{name}-aws", region=args.region, allowed_account_ids=[args.account],
-                                default_tags={"tags": tags}, opts=unprotected)
-        aws_opts = pulumi.ResourceOptions(parent=self, protect=False, provider=provider)
-        self.reader_role = aws.iam.Role(
-            f"{name}-reader", assume_role_policy=pulumi.Output.json_dumps(trust_policy(args.account)),
-            max_session_duration=3600, tags=tags, opts=aws_opts)
-        aws.iam.RolePolicy(f"{name}-reader-read", role=self.reader_role.id,
-                           policy=pulumi.Output.json_dumps(reader_policy(args.bucket, args.region)), opts=aws_opts)
         self.deployment_url: pulumi.Output[str] | None = None
         self.deploy_key: pulumi.Output[str] | None = None
         if args.kind == "convex-cloud":
             self._declare_deployment(name, args, tags, unprotected)
-        self.register_outputs({"readerRoleArn": self.reader_role.arn, "deploymentUrl": self.deployment_url})
+        self.register_outputs({"deploymentUrl": self.deployment_url})
 
     def _declare_deployment(self, name: str, args: DrillArgs, tags: dict[str, str],
                             opts: pulumi.ResourceOptions) -> None:
@@ -251,7 +209,6 @@ def declare_drill(config: Config, drill_id: str, expires_at: str, *, bucket: str
     stack = DrillStack(f"{config.name}-{drill_id}", drill_args(config, drill_id, expires_at, bucket=bucket, env=env))
     pulumi.export("drillId", drill_id)
     pulumi.export("expiresAt", expires_at)
-    pulumi.export("readerRoleArn", stack.reader_role.arn)
     if stack.deployment_url is not None:
         pulumi.export("deploymentUrl", stack.deployment_url)
         pulumi.export("deployKey", stack.deploy_key)

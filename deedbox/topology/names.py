@@ -64,6 +64,22 @@ def bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"
 
 
+def key_alias(name: str, purpose: str) -> str:
+    """``alias/deedbox/<name>/<purpose>``: the deterministic handle of a key (its id is random)."""
+    return f"alias/deedbox/{name}/{purpose}"
+
+
+def key_alias_arn(region: str, account: str, alias: str) -> str:
+    """An alias ARN: S3 replication accepts it as ``replica_kms_key_id`` (AWS S3 API reference,
+    ``EncryptionConfiguration.ReplicaKmsKeyID``: "Key ARN or Alias ARN")."""
+    return f"arn:aws:kms:{region}:{account}:{alias}"
+
+
+def github_oidc_provider_arn(account: str) -> str:
+    """The account's GitHub OIDC provider: IAM allows one per URL, so its ARN is known."""
+    return f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
 def secret_name(name: str, key: str) -> str:
     """``deedbox/<name>/<KEY>``: one Secrets Manager secret per configured environment key."""
     return f"deedbox/{name}/{key}"

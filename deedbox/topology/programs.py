@@ -14,13 +14,19 @@ import pulumi
 from deedbox.config import load
 from deedbox.config.model import Config
 from deedbox.errors import DeedboxError
-from deedbox.topology.backup import declare
+from deedbox.topology.backup import declare, declare_source
 from deedbox.topology.drill import declare_drill
 
 
 def program(model: Config) -> None:
     """Declare the backup topology of ``model`` and export its outputs."""
     for output_name, value in declare(model).items():
+        pulumi.export(output_name, value)
+
+
+def source_program(model: Config) -> None:
+    """Declare what must live in the platform account (``infra/source/``) and export its outputs."""
+    for output_name, value in declare_source(model).items():
         pulumi.export(output_name, value)
 
 

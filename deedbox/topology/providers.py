@@ -2,8 +2,9 @@
 
 The destination provider pins ``allowed_account_ids`` to the destination account, so a plan run
 with the platform's own credentials fails instead of writing "off-platform" backups on-platform.
-The source provider exists only where deedbox must create something in the source account
-(media replication), pinned the same way.
+The source provider belongs to the source program only (``infra/source/``: media replication),
+which the platform owner runs with platform credentials; it is pinned the same way. The backup
+stack never holds platform credentials.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from deedbox.config.model import Config
 
 def destination_provider(cfg: Config) -> aws.Provider:
     dest = cfg.destination
-    assume: list[aws.ProviderAssumeRoleArgsDict] | None = (
-        [{"role_arn": dest.assume_role_arn, "session_name": "deedbox"}] if dest.assume_role_arn else None)
+    # Typed args: a plain dict keeps its snake_case keys when the provider JSON-encodes its config,
+    # and the provider then never assumes the role (pulumi/pulumi-aws#5271).
+    assume = ([aws.ProviderAssumeRoleArgs(role_arn=dest.assume_role_arn, session_name="deedbox")]
+              if dest.assume_role_arn else None)
     return aws.Provider(
         f"{cfg.name}-destination", region=dest.region, allowed_account_ids=[dest.account], assume_roles=assume,
         default_tags={"tags": {"deedbox": cfg.name, "deedbox:side": "destination"}},

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from deedbox.config.model import Storage
-from deedbox.topology.access import replication_role_policy, s3_trust_policy
+from deedbox.topology.access import replica_key_statement, replication_role_policy, s3_trust_policy
 from deedbox.topology.names import bucket_arn, role_arn
 from deedbox.topology.store import BackupStore, BackupStoreArgs
 
@@ -29,7 +29,9 @@ class ReplicaArgs:
     bucket: str  # replica bucket name
     role_name: str  # replication role (its ARN is already in the source key policy)
     source_bucket: str
-    source_key_arn: pulumi.Input[str]
+    source_region: str
+    source_key_alias: str  # the store key, by alias (role policies are known at preview)
+    key_alias: str  # the replica store key's alias
     source_versioning: pulumi.Resource
     lock_mode: str
     lock_days: int
@@ -71,14 +73,15 @@ class Replica(pulumi.ComponentResource):
             bucket=args.bucket, account=args.account, lock_mode=args.lock_mode, lock_days=args.lock_days,
             storage=args.storage, destroy_exempt=args.destroy_exempt, config_exempt=args.config_exempt,
             key_users={args.account: [role_arn(args.account, args.role_name)]},
-            region=args.region, protect=args.protect,
+            region=args.region, protect=args.protect, key_alias=args.key_alias,
         ), child)
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy", role=self.role.id,
-            policy=pulumi.Output.all(args.source_key_arn, self.store.key_arn).apply(
-                lambda keys: json.dumps(replication_role_policy(
-                    source_bucket_arn=bucket_arn(args.source_bucket), destination_bucket_arn=bucket_arn(args.bucket),
-                    source_key_arns=[keys[0]], destination_key_arn=keys[1]))),
+            policy=json.dumps(replication_role_policy(
+                source_bucket_arn=bucket_arn(args.source_bucket), destination_bucket_arn=bucket_arn(args.bucket),
+                source_key_arns=[f"arn:aws:kms:{args.source_region}:{args.account}:key/*"],
+                source_key_aliases=[args.source_key_alias],
+                destination_key=replica_key_statement(args.account, args.region, args.key_alias))),
             opts=child)
         self.replication = aws.s3.BucketReplicationConfig(
             f"{name}-replication", bucket=args.source_bucket, role=self.role.arn,

@@ -25,40 +25,47 @@ class RunnerIdentityArgs:
     subject: str  # repo:<repo>:ref:refs/heads/<branch> or repo:<repo>:environment:<env>
     bucket_arn: str
     prefixes: Sequence[str]
-    key_arns: Sequence[pulumi.Input[str]]
-    secret_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    oidc_provider_arn: str | None = None  # reuse the account's existing GitHub provider
+    account: str  # the destination account: its keys and secrets
+    regions: Sequence[str]  # where its keys and secret replicas are (primary, replica)
+    key_aliases: Sequence[str]  # store, replica store, vault (the vault alias exists in both regions)
+    secret_pattern: str | None = None  # arn:aws:secretsmanager:*:<account>:secret:deedbox/<name>/*
+    oidc_provider_arn: str = ""  # the account's GitHub provider (deterministic ARN)
+    create_oidc_provider: bool = False  # create it (protected, retained on destroy) instead of reusing it
     source_bucket: str | None = None  # media from an AWS bucket (sync or replicate): the runner reads it
     source_prefixes: Sequence[str] = field(default_factory=list)
     source_key_scope: tuple[str, str] | None = None  # (account, region) of the media bucket's SSE-KMS keys
 
 
 class RunnerIdentity(pulumi.ComponentResource):
-    """GitHub OIDC provider (unless reused), the runner role and its one inline policy."""
+    """The runner role and its one inline policy (+ the GitHub OIDC provider when asked to create it).
+
+    Both documents are plain strings built from deterministic ARNs: the policy pack judges them at
+    the first preview. IAM allows one OIDC provider per URL per account, so by default the account's
+    existing provider is trusted by its known ARN; a created one is protected and retained on
+    destroy, because other roles may trust it too.
+    """
 
     def __init__(self, name: str, args: RunnerIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("deedbox:runner:RunnerIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        provider_arn: pulumi.Input[str]
-        if args.oidc_provider_arn:
-            provider_arn = args.oidc_provider_arn
-        else:
+        role_opts = child
+        if args.create_oidc_provider:
             self.oidc = aws.iam.OpenIdConnectProvider(
-                f"{name}-github-oidc", url=GITHUB_OIDC_URL, client_id_lists=[STS_AUDIENCE], opts=child)
-            provider_arn = self.oidc.arn
+                f"{name}-github-oidc", url=GITHUB_OIDC_URL, client_id_lists=[STS_AUDIENCE],
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True))
+            role_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.oidc])
         self.role = aws.iam.Role(
             f"{name}-role", name=args.role_name, description="deedbox backup runner (GitHub Actions)",
             max_session_duration=3600,
-            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
-                lambda arn: json.dumps(github_trust_policy(arn, args.subject))),
-            opts=child)
+            assume_role_policy=json.dumps(github_trust_policy(args.oidc_provider_arn, args.subject)),
+            opts=role_opts)
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy", role=self.role.id, name="deedbox-backup-runner",
-            policy=pulumi.Output.all(list(args.key_arns), list(args.secret_arns)).apply(
-                lambda arns: json.dumps(runner_policy(
-                    bucket_arn=args.bucket_arn, prefixes=args.prefixes, key_arns=arns[0], secret_arns=arns[1],
-                    source_bucket=args.source_bucket, source_prefixes=args.source_prefixes,
-                    source_key_scope=args.source_key_scope))),
+            policy=json.dumps(runner_policy(
+                bucket_arn=args.bucket_arn, prefixes=args.prefixes, account=args.account, regions=args.regions,
+                key_aliases=args.key_aliases, secret_pattern=args.secret_pattern,
+                source_bucket=args.source_bucket, source_prefixes=args.source_prefixes,
+                source_key_scope=args.source_key_scope)),
             opts=child)
         self.role_arn = self.role.arn
         self.register_outputs({"role_arn": self.role_arn})

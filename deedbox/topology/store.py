@@ -40,6 +40,7 @@ class BackupStoreArgs:
     extra_statements: Sequence[Statement] = ()
     region: str | None = None  # None: the provider's region (v7 per-resource region otherwise)
     protect: bool = True
+    key_alias: str | None = None  # alias/deedbox/<name>/<purpose>: how roles' policies name the key
 
 
 class BackupStore(pulumi.ComponentResource):
@@ -53,11 +54,16 @@ class BackupStore(pulumi.ComponentResource):
         super().__init__("deedbox:store:BackupStore", name, None, opts)
         where: _Where = {"region": args.region} if args.region else {}
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        # The key policy denies PutKeyPolicy to all but break-glass, which KMS's lockout safety check
+        # would refuse for the deployer creating it: the bypass is the point, not an accident.
         self.key = aws.kms.Key(
             f"{name}-key", description=f"deedbox backup store {args.bucket}", enable_key_rotation=True,
-            deletion_window_in_days=30,
+            deletion_window_in_days=30, bypass_policy_lockout_safety_check=True,
             policy=json.dumps(key_policy(args.account, users=args.key_users, destroy_exempt=args.destroy_exempt)),
             opts=kept, **where)
+        if args.key_alias:
+            self.alias = aws.kms.Alias(f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id,
+                                       opts=kept, **where)
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket", bucket=args.bucket, object_lock_enabled=True, force_destroy=False,
             opts=kept, **where)

@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from deedbox.config.model import SecretKey
 from deedbox.topology.documents import key_policy, secret_policy
-from deedbox.topology.names import secret_name
+from deedbox.topology.names import key_alias, secret_name
 
 
 @dataclass
@@ -58,15 +58,21 @@ class SecretVault(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
         self.key = aws.kms.Key(
             f"{name}-key", description=f"deedbox secret vault {args.name}", multi_region=True,
-            enable_key_rotation=True, deletion_window_in_days=30,
+            enable_key_rotation=True, deletion_window_in_days=30, bypass_policy_lockout_safety_check=True,
             policy=_vault_key_policy(args, args.region), opts=kept)
+        alias = key_alias(args.name, "vault")
+        aws.kms.Alias(f"{name}-key-alias", name=alias, target_key_id=self.key.key_id, opts=kept)
         self.replica_key = None
         replicas: list[aws.secretsmanager.SecretReplicaArgsDict] = []
         if args.replica_region:
             self.replica_key = aws.kms.ReplicaKey(
                 f"{name}-replica-key", primary_key_arn=self.key.arn, region=args.replica_region,
                 description=f"deedbox secret vault {args.name} (replica)", deletion_window_in_days=30,
+                bypass_policy_lockout_safety_check=True,
                 policy=_vault_key_policy(args, args.replica_region), opts=kept)
+            # the same alias in the replica region: the runner's key statement covers both
+            aws.kms.Alias(f"{name}-replica-key-alias", name=alias, target_key_id=self.replica_key.key_id,
+                          region=args.replica_region, opts=kept)
             replicas = [{"region": args.replica_region, "kms_key_id": self.replica_key.arn}]
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
         for key in args.keys:

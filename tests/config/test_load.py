@@ -75,8 +75,8 @@ def test_load_raises_config_error_with_positions(tmp_path: Path, reference_confi
     with pytest.raises(ConfigError) as info:
         load(bad)
     (diag,) = info.value.diagnostics
-    assert (diag.line, diag.column, diag.rule, diag.path) == (30, 24, "schema.enum", "destination.immutability.mode")
-    assert str(info.value).startswith(f"{bad}:30:24: [schema.enum] 'forever' is not allowed")
+    assert (diag.line, diag.column, diag.rule, diag.path) == (31, 24, "schema.enum", "destination.immutability.mode")
+    assert str(info.value).startswith(f"{bad}:31:24: [schema.enum] 'forever' is not allowed")
 
 
 def test_load_missing_file_is_usage_error(tmp_path: Path) -> None:

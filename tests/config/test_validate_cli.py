@@ -34,7 +34,7 @@ def test_json_has_exactly_the_contract_shape(repo_root: Path) -> None:
     body = json.loads(run.stdout)
     assert set(body) == {"valid", "errors", "warnings"} and body["valid"] is False
     assert body["errors"] == [{
-        "line": 20, "column": 42, "path": "destination.immutability.days", "rule": "lock-covers-drill-interval",
+        "line": 21, "column": 42, "path": "destination.immutability.days", "rule": "lock-covers-drill-interval",
         "message": "a 7-day lock is shorter than the longest gap between drills (31 days); "
                    "a drill must find the backup it restores still locked"}]
     assert body["warnings"] == []
@@ -64,7 +64,7 @@ def test_text_lists_every_error_and_a_summary() -> None:
     run = validate("-c", str(case))
     assert run.returncode == 1
     assert run.stdout.splitlines() == [
-        f"{case}:28:1: error [yaml.duplicate-key] duplicate key 'name' (first at line 4)",
+        f"{case}:29:1: error [yaml.duplicate-key] duplicate key 'name' (first at line 4)",
         f"{case}: invalid: 1 error, 0 warnings",
     ]
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from deedbox.drill.stacks import AutomationBackend
+from deedbox import __version__
+from deedbox.drill.stacks import AutomationBackend, program_dir
 from deedbox.errors import EnvironmentProblem
+from deedbox.scaffold import files
 from tests.support.fake_pulumi import FakePulumi
 
 
@@ -60,3 +64,36 @@ def test_missing_cli_is_an_environment_problem(tmp_path):
                                 env={"PULUMI_CONFIG_PASSPHRASE": "p"})
     with pytest.raises(EnvironmentProblem, match="pulumi CLI is not installed"):
         backend.list()
+
+
+def _project(root):
+    """A user's repository as `deedbox init` writes it (no deedbox checkout anywhere near it)."""
+    for rel, text in files(__version__).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_the_drill_program_is_the_projects_beside_its_config(fake, tmp_path, monkeypatch):
+    project = _project(tmp_path / "repo")
+    drill = (project / "infra" / "drill").resolve()
+    assert program_dir(project / "backup.yaml") == drill
+    monkeypatch.chdir(project)
+    assert program_dir() == drill  # the CLI's default --config: ./backup.yaml
+    backend = AutomationBackend(config_path=project / "backup.yaml", backend_url=f"file://{fake.state_dir}",
+                                pulumi_root=str(fake.root), env={"PULUMI_CONFIG_PASSPHRASE": "p"})
+    assert backend.work_dir == drill
+    fake.behave(outputs={})
+    backend.up("drill-p", config={}, tags={})
+    assert [c["cwd"] for c in fake.call_records() if c["args"][0] == "up"] == [str(drill)]
+
+
+def test_a_project_without_a_drill_program_is_one_clear_error(fake, tmp_path):
+    (tmp_path / "backup.yaml").write_text("version: 1\n")
+    missing = tmp_path.resolve() / "infra" / "drill"
+    with pytest.raises(EnvironmentProblem, match=rf"^no drill program at {re.escape(str(missing))}: .*`deedbox init` writes"):
+        program_dir(tmp_path / "backup.yaml")
+    missing.mkdir(parents=True)  # a directory without its Pulumi.yaml is no program either
+    with pytest.raises(EnvironmentProblem, match="no drill program"):
+        AutomationBackend(config_path=tmp_path / "backup.yaml", backend_url=f"file://{fake.state_dir}",
+                          pulumi_root=str(fake.root), env={"PULUMI_CONFIG_PASSPHRASE": "p"})

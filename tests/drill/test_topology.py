@@ -12,7 +12,7 @@ import pytest
 
 from deedbox.config import load
 from deedbox.plan.engine import record
-from deedbox.topology.drill import TAG_DRILL, TAG_EXPIRES, declare_drill, reader_policy
+from deedbox.topology.drill import TAG_DRILL, TAG_EXPIRES, declare_drill
 
 TOKEN = "team-token-value-that-must-never-leak-0123456789"
 EXPIRES = "2026-11-27T06:00:00Z"
@@ -61,14 +61,16 @@ def test_every_resource_tagged_and_never_protected(config, env):
     for r in rec.resources:
         assert not r.protect, f"{r.type}::{r.name} is protected"
         assert not r.retain_on_delete, f"{r.type}::{r.name} would outlive the drill"
-    # Every taggable resource (an inline role policy has no tags in AWS; it dies with its role).
-    tagged = [r for r in rec.resources if r.type == "aws:iam/role:Role" or r.type.startswith("pulumi-python:dynamic")]
-    assert len(tagged) == 3
+    tagged = [r for r in rec.resources if r.type.startswith("pulumi-python:dynamic")]
+    assert len(tagged) == 2
     for r in tagged:
         assert r.inputs["tags"] == {TAG_DRILL: "drill-x", TAG_EXPIRES: EXPIRES}, r.name
-    provider = rec.of_type("pulumi:providers:aws")[0]
-    assert json.loads(provider.inputs["defaultTags"])["tags"][TAG_DRILL] == "drill-x"
-    assert json.loads(provider.inputs["allowedAccountIds"]) == [config.destination.account]
+
+
+def test_the_drill_creates_nothing_in_aws(config, env):
+    """Its AWS identity is the runner's (get backend/, put drills/): no role, no provider to run it."""
+    rec = record(lambda: declare_drill(config, "drill-x", EXPIRES, bucket="guild-backups", env=env))
+    assert not [r for r in rec.resources if r.type.startswith(("aws:", "pulumi:providers:aws"))]
 
 
 def test_no_secret_value_in_any_input(config, env):
@@ -83,13 +85,6 @@ def test_self_hosted_target_declares_no_deployment(config, env):
     cfg = dataclasses.replace(config, drills=dataclasses.replace(config.drills, target=target))
     rec = record(lambda: declare_drill(cfg, "drill-x", EXPIRES, bucket="guild-backups", env=env))
     assert not [r for r in rec.resources if r.type.startswith("pulumi-python:dynamic")]
-    assert rec.of_type("aws:iam/role:Role")
-
-
-def test_reader_policy_reads_only():
-    policy = reader_policy("guild-backups")
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"}
 
 
 def test_entry_point_runs_as_the_engine_runs_it(repo_root, reference_config_path, env):
@@ -116,6 +111,6 @@ def test_under_the_product_recorder(repo_root, reference_config_path, env):
     assert graph.outputs["deployKey"] == SECRET
     assert graph.outputs["drillId"] == "drill-t" and graph.outputs["expiresAt"] == EXPIRES
     assert graph.resources and not [r.urn for r in graph if r.protect]
-    role = graph.of_type("aws:iam/role:Role")[0]
-    assert role.inputs["tags"] == {TAG_DRILL: "drill-t", TAG_EXPIRES: EXPIRES}
+    deployment = graph.of_type("pulumi-python:dynamic/deedbox:ConvexDeployment")[0]
+    assert deployment.inputs["tags"] == {TAG_DRILL: "drill-t", TAG_EXPIRES: EXPIRES}
     assert TOKEN not in json.dumps([r.inputs for r in graph], default=str)

@@ -7,18 +7,24 @@ the first would share with its own tests.
 Documents are given as TYPED Python values: ``Int64(5)`` or a plain ``int`` is an Int64,
 ``float`` is a float64 (``1.0``, ``-0.0``, ``nan``, ``inf``), ``bytes`` are bytes.
 Tables can also be given as raw, already-encoded JSON lines (the test server does that).
+``encoding="legacy"`` writes what convex-backend's legacy exporter wrote (values as
+``export_clean`` encodes them; ``generated_schema.jsonl`` from a port of its shape inference,
+printer and export contexts, see ``legacy_schema_lines``). Document lines keep this module's
+``", "``/``": "`` separators and Python float spelling (``1e+16``); the Rust exporter wrote
+compact serde_json (``1e16``), which parses to the same values.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
 import random
 import struct
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -62,10 +68,6 @@ class IdMaker:
 
 
 # ---- value encodings ------------------------------------------------------------------------
-def _special(f: float) -> bool:
-    return math.isnan(f) or math.isinf(f) or (f == 0 and math.copysign(1, f) < 0)
-
-
 def uniform(v: Any) -> Any:
     """Typed value -> uniform-encoding JSON value."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
@@ -83,12 +85,12 @@ def uniform(v: Any) -> Any:
     return {k: uniform(x) for k, x in v.items()}
 
 
-def _js_number(f: float) -> Any:
-    return int(f) if f.is_integer() and abs(f) < 2**53 and not (f == 0 and math.copysign(1, f) < 0) else f
-
-
 def legacy(v: Any) -> Any:
-    """Typed value -> legacy-encoding JSON value (Int64 as string, bytes as base64 string)."""
+    """Typed value -> legacy-encoding JSON value, as ``ConvexValue::export_clean`` wrote it
+    (crates/value/src/export.rs; the legacy zip exporter used ``ValueFormat::ConvexCleanJSON``,
+    crates/exports/src/zip_uploader.rs before e48298f5b): Int64 -> decimal string, NaN -> "NaN",
+    +/-inf -> "Infinity"/"-Infinity", other floats -> JSON numbers (always float64, "1.0"),
+    bytes -> standard padded base64 (base64 0.13 ``encode``)."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return v
     if isinstance(v, int):
@@ -98,86 +100,571 @@ def legacy(v: Any) -> Any:
             return "NaN"
         if math.isinf(v):
             return "Infinity" if v > 0 else "-Infinity"
-        return _js_number(v)
+        return v
     if isinstance(v, (bytes, bytearray)):
         return base64.b64encode(bytes(v)).decode()
     if isinstance(v, list):
         return [legacy(x) for x in v]
-    return {k: legacy(x) for k, x in v.items()}
+    return {k: legacy(v[k]) for k in sorted(v)}
 
 
-def shape_of(v: Any) -> str:
-    """The legacy shape name of a typed value (the convex-backend spelling)."""
+# ---- legacy generated_schema.jsonl: a port of convex-backend's shape inference ---------------------
+# What the legacy exporter wrote (crates/exports/src/lib.rs `write_table` and zip_uploader.rs
+# `write_generated_schema`, both as of e48298f5b^): line 1 = JSON string of the table summary's
+# inferred shape (a CountedShape built by inserting every document, printed structurally); then,
+# only if `ExportContext::is_ambiguous(shape)`, one line `{"<id>": <context>}` per document whose
+# `ExportContext::of_object(doc, shape)` is not `infer`, in `DeveloperDocumentId` order (table,
+# then internal id bytes), each written with serde_json (compact).
+#
+# A shape is (variant, count); a variant is a tuple whose first item is the ShapeEnum variant's
+# index (crates/shape_inference/src/lib.rs), so Python's tuple order is the derived Ord:
+#   (_LITERAL, s)  (_ID, table)  (_ARRAY, elem)  (_OBJECT, ((name, (value, optional)), ...))
+#   (_RECORD, field, value)  (_UNION, (members sorted))  (tag,) for the rest.
+(_NEVER, _NULL, _INT64, _NEGINF, _POSINF, _NEGZERO, _NAN, _NORMAL, _FLOAT64, _BOOLEAN, _LITERAL, _ID,
+ _FIELDNAME, _STRING, _BYTES, _ARRAY, _OBJECT, _RECORD, _UNION, _UNKNOWN) = range(20)
+_FLOATS = (_NEGINF, _POSINF, _NEGZERO, _NAN, _NORMAL, _FLOAT64)
+# ShapeConfig (crates/shape_inference/src/config.rs): ProdConfig unless a test swaps it (the Rust
+# tests' SmallTestConfig, to check this port against their expected strings).
+_CONFIG: dict[str, Any] = {}
+_EMPTY = ((_NEVER,), 0)
+_UNIT_TEXT = {_NEVER: "never", _NULL: "null", _INT64: "int64", _FLOAT64: "float64", _NEGINF: "-inf",
+              _POSINF: "inf", _NEGZERO: "-0", _NAN: "NaN", _NORMAL: "normalfloat64", _BOOLEAN: "boolean",
+              _FIELDNAME: "field_name", _STRING: "string", _BYTES: "bytes", _UNKNOWN: "unknown"}
+
+
+def _is_identifier(s: str) -> bool:
+    """crates/convex/sync_types/src/identifier.rs `is_valid_identifier`."""
+    return (0 < len(s) <= 64 and s.isascii() and (s[0].isalpha() or s[0] == "_")
+            and all(c.isalnum() or c == "_" for c in s) and s.strip("_") != "")
+
+
+@contextlib.contextmanager
+def shape_config(max_union_length: int, max_object_fields: int,
+                 is_valid_string_literal: Callable[[str], bool]) -> Iterator[None]:
+    """Infer shapes with another ShapeConfig (e.g. SmallTestConfig: 2, 2, <=4 ASCII letters)."""
+    saved = dict(_CONFIG)
+    _CONFIG.update(union=max_union_length, fields=max_object_fields, literal=is_valid_string_literal)
+    try:
+        yield
+    finally:
+        _CONFIG.update(saved)
+
+
+def _is_field_name(s: str) -> bool:
+    """crates/convex/sync_types/src/identifier.rs `is_valid_field_name`."""
+    return not s.startswith("$") and len(s) <= 1024 and all(" " <= c <= "~" for c in s)
+
+
+_CONFIG.update(union=16, fields=64, literal=_is_identifier)  # ProdConfig
+
+
+def _decode_id(s: str) -> tuple[int, bytes] | None:
+    """`DeveloperDocumentId::decode` (crates/value/src/id_v6.rs): (table, internal id) or None."""
+    if not 31 <= len(s) <= 37 or any(c not in CROCKFORD for c in s):
+        return None
+    bits = nbits = 0
+    data = bytearray()
+    for ch in s:
+        bits, nbits = (bits << 5) | CROCKFORD.index(ch), nbits + 5
+        if nbits >= 8:
+            nbits -= 8
+            data.append((bits >> nbits) & 0xFF)
+    table = shift = used = 0
+    for i, b in enumerate(data[:5]):
+        table |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            used = i + 1
+            break
+    if not used or not 0 < table < 2**32 or len(data) < used + 16:
+        return None
+    internal = bytes(data[used:used + 16])
+    return (table, internal) if make_id(table, internal) == s else None
+
+
+def _string_variant(s: str) -> tuple:
+    """`StringLiteralShape::shape_of` with ProdConfig (crates/shape_inference/src/string.rs)."""
+    if _CONFIG["literal"](s):
+        return (_LITERAL, s)
+    decoded = _decode_id(s)
+    if decoded is not None:
+        return (_ID, decoded[0])
+    return (_FIELDNAME,) if _is_field_name(s) else (_STRING,)
+
+
+def _float_variant(f: float) -> tuple:
+    """`Float64Shape::shape_of` (crates/shape_inference/src/float64.rs)."""
+    if math.isnan(f):
+        return (_NAN,)
+    if math.isinf(f):
+        return (_POSINF,) if f > 0 else (_NEGINF,)
+    if struct.pack("<d", f) == struct.pack("<d", -0.0):
+        return (_NEGZERO,)
+    return (_NORMAL,)
+
+
+def _shape_of(v: Any) -> tuple:
+    """`CountedShape::shape_of` (crates/shape_inference/src/lib.rs, array.rs, object.rs)."""
     if v is None:
-        return "null"
+        return ((_NULL,), 1)
     if isinstance(v, bool):
-        return "boolean"
+        return ((_BOOLEAN,), 1)
     if isinstance(v, int):
-        return "int64"
+        return ((_INT64,), 1)
     if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "positiveinf" if v > 0 else "negativeinf"
-        return "negativezero" if _special(v) else "normalfloat64"
-    if isinstance(v, (bytes, bytearray)):
-        return "bytes"
+        return (_float_variant(v), 1)
     if isinstance(v, str):
-        return "string"
+        return (_string_variant(v), 1)
+    if isinstance(v, (bytes, bytearray)):
+        return ((_BYTES,), 1)
     if isinstance(v, list):
-        inner = sorted({shape_of(x) for x in v})
-        return f"array<{' | '.join(inner) if inner else 'never'}>"
-    return "{" + ", ".join(f"{json.dumps(k)}: {shape_of(x)}" for k, x in sorted(v.items())) + "}"
+        elements: set = set()
+        for x in v:
+            elements = _push(elements, _shape_of(x))
+        return ((_ARRAY, _build(elements)), 1)
+    if len(v) <= _CONFIG["fields"] and all(_is_identifier(k) for k in v):
+        return ((_OBJECT, tuple((k, (_shape_of(v[k]), False)) for k in sorted(v))), 1)
+    fields: set = set()
+    values: set = set()
+    for k in sorted(v):
+        fields = _push(fields, (_string_variant(k), 1))
+        values = _push(values, _shape_of(v[k]))
+    return ((_RECORD, _build(fields), _build(values)), 1)
 
 
-class ShapeUnion:
-    """Accumulates a table's shape as a union per top-level field (what legacy exports record)."""
+def _merge(a: tuple, b: tuple) -> tuple | None:
+    """`CountedShape::merge_if_subtype` (crates/shape_inference/src/subtype.rs): a merged into b
+    when a's variant is a subtype of b's, else None."""
+    (va, ca), (vb, cb) = a, b
+    ta, tb = va[0], vb[0]
+    variant: tuple | None = None
+    if ta == _NEVER:
+        variant = vb
+    elif ta == _UNION:
+        acc = b
+        for member in va[1]:
+            merged = _merge(member, acc)
+            if merged is None:
+                return None
+            acc = merged
+        return acc
+    elif ta == tb and ta in (_NULL, _INT64, _BOOLEAN, _BYTES, _FIELDNAME, _STRING, _FLOAT64):
+        variant = va
+    elif ta == _LITERAL and tb in (_LITERAL, _ID, _FIELDNAME, _STRING):
+        if tb == _LITERAL:
+            if va[1] != vb[1]:
+                return None
+        elif tb == _ID:
+            decoded = _decode_id(va[1])
+            if decoded is None or decoded[0] != vb[1]:
+                return None
+        elif tb == _FIELDNAME and not _is_field_name(va[1]):
+            return None
+        variant = va if tb == _LITERAL else vb
+    elif ta == _ID and tb in (_ID, _FIELDNAME, _STRING):
+        if tb == _ID and va[1] != vb[1]:
+            return None
+        variant = vb
+    elif (ta, tb) == (_FIELDNAME, _STRING) or (ta in _FLOATS and tb in (ta, _FLOAT64)):
+        variant = vb
+    elif ta == tb == _ARRAY:
+        element = _merge(va[1], vb[1])
+        if element is None:
+            return None
+        variant = (_ARRAY, element)
+    elif ta == tb == _OBJECT:
+        mine, theirs = dict(va[1]), dict(vb[1])
+        fields = {}
+        for name, (value, optional) in mine.items():
+            if name not in theirs:
+                return None
+            other_value, other_optional = theirs[name]
+            if optional and not other_optional:
+                return None
+            merged = _merge(value, other_value)
+            if merged is None:
+                return None
+            fields[name] = (merged, other_optional)
+        for name, field in theirs.items():
+            if name not in mine:
+                if not field[1]:
+                    return None
+                fields[name] = field
+        variant = (_OBJECT, tuple(sorted(fields.items())))
+    elif ta == _OBJECT and tb == _RECORD:
+        field_shape, value_shape = vb[1], vb[2]
+        for name, (value, _) in va[1]:
+            merged_field = _merge((_string_variant(name), value[1]), field_shape)
+            merged_value = _merge(value, value_shape) if merged_field is not None else None
+            if merged_field is None or merged_value is None:
+                return None
+            field_shape, value_shape = merged_field, merged_value
+        variant = (_RECORD, field_shape, value_shape)
+    elif ta == tb == _RECORD:
+        field_shape, value_shape = _merge(va[1], vb[1]), _merge(va[2], vb[2])
+        if field_shape is None or value_shape is None:
+            return None
+        variant = (_RECORD, field_shape, value_shape)
+    elif tb == _UNION:
+        for member in vb[1]:
+            merged = _merge(a, member)
+            if merged is not None:
+                rest = set(vb[1])
+                rest.remove(member)
+                return _build(_push(rest, merged))
+        return None
+    elif tb == _UNKNOWN:
+        variant = vb
+    if variant is None:
+        return None
+    return (variant, ca + cb)
 
-    def __init__(self) -> None:
-        self.fields: dict[str, set[str]] = {}
-        self.typed: list[tuple[str, str, str]] = []  # (_id, field, int64|bytes) for overrides
-        self.nested: list[tuple[str, dict]] = []
 
-    def add(self, doc: dict) -> None:
-        nested: dict[str, Any] = {}
-        for k, v in doc.items():
-            kind = shape_of(v)
-            self.fields.setdefault(k, set()).add(kind)
-            if kind in ("int64", "bytes"):
-                self.typed.append((doc["_id"], k, kind))
-            elif isinstance(v, (list, dict)) and _context(v) != "infer":
-                nested[k] = _context(v)
-        if nested:
-            self.nested.append((doc["_id"], nested))
-
-    def overrides(self) -> list[str]:
-        """Per-document export contexts where the shape alone is ambiguous: a field that is
-        sometimes a string and sometimes int64/bytes, and int64/bytes inside arrays/objects."""
-        ambiguous = {k for k, s in self.fields.items() if "string" in s and s & {"int64", "bytes"}}
-        out: dict[str, dict[str, Any]] = {i: dict(ctx) for i, ctx in self.nested}
-        for doc_id, k, kind in self.typed:
-            if k in ambiguous:
-                out.setdefault(doc_id, {})[k] = kind
-        return [json.dumps({i: ctx}) for i, ctx in out.items()]
-
-    def render(self) -> str:
-        parts = [f"{json.dumps(k)}: {' | '.join(sorted(s))}" for k, s in sorted(self.fields.items())]
-        return "{" + ", ".join(parts) + "}"
+def _may_overlap(va: tuple, vb: tuple) -> bool:
+    """`ShapeEnum::may_overlap` (crates/shape_inference/src/overlaps.rs)."""
+    if va == vb:
+        return True
+    ta, tb = va[0], vb[0]
+    if ta == tb and ta in (_ARRAY, _RECORD):
+        return True
+    if ta == tb == _OBJECT:
+        mine, theirs = dict(va[1]), dict(vb[1])
+        left = any(not f[1] and n not in theirs for n, f in mine.items())
+        right = any(not f[1] and n not in mine for n, f in theirs.items())
+        return not (left or right)
+    if {ta, tb} == {_OBJECT, _RECORD}:
+        return True
+    return _UNION in (ta, tb) or _UNKNOWN in (ta, tb)
 
 
-def _context(v: Any) -> Any:
-    """The legacy export context of a value: where its Int64s and bytes are."""
-    if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
+def _push(variants: set, new: tuple) -> set:
+    """`UnionBuilder::push` (crates/shape_inference/src/union.rs)."""
+    if new[1] == 0:
+        return variants
+    if new[0][0] == _UNION:
+        for member in new[0][1]:
+            variants = _push(variants, member)
+        return variants
+    if not variants:
+        return {new}
+    out = set()
+    found = False
+    for existing in sorted(variants):
+        merged = None if found else _merge(new, existing)
+        if merged is not None:
+            found = True
+            out.add(merged)
+        else:
+            out.add(existing)
+    if found:
+        return out
+    return _contract(_add_new_shape(out, new), _CONFIG["union"])
+
+
+def _add_new_shape(shapes: set, new: tuple) -> set:
+    """`UnionBuilder::add_new_shape` (union.rs)."""
+    while True:
+        no_subtypes = []
+        for existing in sorted(shapes):
+            merged = _merge(existing, new)
+            if merged is not None:
+                new = merged
+            else:
+                no_subtypes.append(existing)
+        overlapping = [s for s in no_subtypes if _may_overlap(s[0], new[0])]
+        if not overlapping:
+            return set(no_subtypes) | {new}
+        shapes = {s for s in no_subtypes if s not in overlapping}
+        new = min(_contract(set(overlapping) | {new}, 1))
+
+
+def _contract(shapes: set, goal: int) -> set:
+    """`UnionBuilder::contract` (union.rs)."""
+    ordered = sorted(shapes)
+    while len(ordered) > goal:
+        initial = len(ordered)
+        for candidate, merged in _supertype_candidates(ordered):
+            contracted = _add_new_shape({s for i, s in enumerate(ordered) if i not in merged}, candidate)
+            if len(contracted) < initial:
+                ordered = sorted(contracted)
+                break
+        assert len(ordered) < initial
+    return set(ordered)
+
+
+def _build(variants: set) -> tuple:
+    """`UnionBuilder::build` (union.rs)."""
+    if not variants:
+        return _EMPTY
+    if len(variants) == 1:
+        return next(iter(variants))
+    return ((_UNION, tuple(sorted(variants))), sum(s[1] for s in variants))
+
+
+def _supertype_candidates(types: list) -> Iterator[tuple[tuple, list[int]]]:
+    """`supertype_candidates` (crates/shape_inference/src/supertype.rs), lazily, in its order."""
+    def total(indexes: list[int]) -> int:
+        return sum(types[i][1] for i in indexes)
+
+    def of(tags: tuple, extra: Any = None) -> list[int]:
+        return [i for i, t in enumerate(types) if t[0][0] in tags or (extra and extra(t[0]))]
+
+    arrays = of((_ARRAY,))
+    if len(arrays) >= 2:
+        element: set = set()
+        for i in arrays:
+            element = _push(element, types[i][0][1])
+        yield ((_ARRAY, _build(element)), total(arrays)), arrays
+    any_record = any(t[0][0] == _RECORD for t in types)
+    if any_record:
+        record = _record_candidate(types)
+        if record:
+            yield record
+    by_table: dict[int, list[int]] = {}
+    for i, t in enumerate(types):
+        if t[0][0] == _LITERAL and (decoded := _decode_id(t[0][1])) is not None:
+            by_table.setdefault(decoded[0], []).append(i)
+        if t[0][0] == _ID:
+            by_table.setdefault(t[0][1], []).append(i)
+    for table in sorted(by_table):
+        if len(by_table[table]) >= 2:
+            yield ((_ID, table), total(by_table[table])), by_table[table]
+    field_names = of((_ID, _FIELDNAME), lambda v: v[0] == _LITERAL and _is_field_name(v[1]))
+    if len(field_names) >= 2:
+        yield ((_FIELDNAME,), total(field_names)), field_names
+    strings = of((_LITERAL, _ID, _FIELDNAME, _STRING))
+    if len(strings) >= 2:
+        yield ((_STRING,), total(strings)), strings
+    floats = of(_FLOATS)
+    if len(floats) >= 2:
+        yield ((_FLOAT64,), total(floats)), floats
+    obj = _object_candidate(types)
+    if obj:
+        yield obj
+    if not any_record:
+        record = _record_candidate(types)
+        if record:
+            yield record
+    yield ((_UNKNOWN,), total(list(range(len(types))))), list(range(len(types)))
+
+
+def _object_candidate(types: list) -> tuple | None:
+    """`object_candidate` (supertype.rs)."""
+    indexes = [i for i, t in enumerate(types) if t[0][0] == _OBJECT]
+    if len(indexes) < 2:
+        return None
+    builders: dict[str, set] = {}
+    optional: set[str] = set()
+    num_values = 0
+    for j in indexes:
+        fields = dict(types[j][0][1])
+        for name, (value, is_optional) in types[j][0][1]:
+            if is_optional:
+                optional.add(name)
+            if name not in builders:
+                if num_values > 0:
+                    optional.add(name)
+                builders[name] = set()
+            builders[name] = _push(builders[name], value)
+        optional.update(name for name in builders if name not in fields)
+        num_values += types[j][1]
+    if len(builders) > _CONFIG["fields"]:
+        return None
+    fields_out = tuple((name, (_build(builders[name]), name in optional)) for name in sorted(builders))
+    return ((_OBJECT, fields_out), num_values), indexes
+
+
+def _record_candidate(types: list) -> tuple | None:
+    """`record_candidate` (supertype.rs)."""
+    field_union: set = set()
+    value_union: set = set()
+    indexes = []
+    for i, t in enumerate(types):
+        if t[0][0] == _RECORD:
+            field_union = _push(field_union, t[0][1])
+            value_union = _push(value_union, t[0][2])
+            indexes.append(i)
+        if t[0][0] == _OBJECT:
+            for name, (value, _) in t[0][1]:
+                field_union = _push(field_union, (_string_variant(name), value[1]))
+                value_union = _push(value_union, value)
+            indexes.append(i)
+    if len(indexes) < 2:
+        return None
+    return ((_RECORD, _build(field_union), _build(value_union)), sum(types[i][1] for i in indexes)), indexes
+
+
+def table_shape(docs: Iterable[dict]) -> tuple:
+    """The table summary's inferred shape after inserting ``docs`` into an empty table
+    (`CountedShape::insert`, crates/shape_inference/src/lib.rs)."""
+    shape = _EMPTY
+    for doc in docs:
+        variants = set(shape[0][1]) if shape[0][0] == _UNION else _push(set(), shape)
+        shape = _build(_push(variants, _shape_of(doc)))
+    return shape
+
+
+def _structural(shape: tuple) -> tuple:
+    """`From<&CountedShape> for StructuralShape` (lib.rs): counts dropped, unions re-sorted."""
+    v = shape[0]
+    tag = v[0]
+    if tag == _ARRAY:
+        v = (_ARRAY, _structural(v[1]))
+    elif tag == _OBJECT:
+        v = (_OBJECT, tuple((n, (_structural(s), o)) for n, (s, o) in v[1]))
+    elif tag == _RECORD:
+        v = (_RECORD, _structural(v[1]), _structural(v[2]))
+    elif tag == _UNION:
+        v = (_UNION, tuple(sorted(_structural(m) for m in v[1])))
+    return (v, 0)
+
+
+def print_shape(shape: tuple) -> str:
+    """`impl Display for ShapeEnum` (crates/shape_inference/src/pretty.rs), of a structural shape."""
+    v = shape[0]
+    tag = v[0]
+    if tag in _UNIT_TEXT:
+        return _UNIT_TEXT[tag]
+    if tag == _LITERAL:
+        return json.dumps(v[1])  # `{:?}`: valid literals need no escapes
+    if tag == _ID:
+        return f"id<{v[1]}>"
+    if tag == _ARRAY:
+        return f"array<{print_shape(v[1])}>"
+    if tag == _OBJECT:
+        return "{" + ", ".join(f'"{n}"{"?" if o else ""}: {print_shape(s)}' for n, (s, o) in v[1]) + "}"
+    if tag == _RECORD:
+        return f"record<{print_shape(v[1])}, {print_shape(v[2])}>"
+    return " | ".join(print_shape(m) for m in v[1])
+
+
+# ---- export contexts: ExportContext::of_object and friends (export_context.rs, e48298f5b^) ----------
+def _union_options(s: tuple) -> tuple:
+    return s[0][1] if s[0][0] == _UNION else (s,)
+
+
+def _array_element(s: tuple) -> tuple:
+    tag = s[0][0]
+    if tag == _ARRAY:
+        return (s[0][1],)
+    if tag == _UNION:
+        return tuple(e for m in s[0][1] for e in _array_element(m))
+    return (s,) if tag == _UNKNOWN else ()
+
+
+def _object_field(s: tuple, key: str) -> tuple:
+    tag = s[0][0]
+    if tag == _OBJECT:
+        return tuple(f[0] for n, f in s[0][1] if n == key) if _is_identifier(key) else ()
+    if tag == _UNION:
+        return tuple(e for m in s[0][1] for e in _object_field(m, key))
+    if tag == _RECORD:
+        return (s[0][2],)
+    return (s,) if tag == _UNKNOWN else ()
+
+
+def _specified_fields(s: tuple) -> tuple:
+    tag = s[0][0]
+    if tag == _UNION:
+        return tuple(n for m in s[0][1] for n in _specified_fields(m))
+    return tuple(n for n, _ in s[0][1]) if tag == _OBJECT else ()
+
+
+def _unspecified_field(s: tuple) -> tuple:
+    tag = s[0][0]
+    if tag == _UNION:
+        return tuple(e for m in s[0][1] for e in _unspecified_field(m))
+    if tag == _RECORD:
+        return (s[0][2],)
+    return (s,) if tag == _UNKNOWN else ()
+
+
+_NAN_CTX = "nan"  # stands for Float64NaN{f64::NAN} in the comparisons below
+_STRING_CTX = {_INT64: ("int64",), _NEGINF: ("float64inf",), _POSINF: ("float64inf",),
+               _NAN: (_NAN_CTX, "float64inf"), _FLOAT64: (_NAN_CTX, "float64inf"),
+               _LITERAL: ("infer",), _ID: ("infer",), _FIELDNAME: ("infer",), _STRING: ("infer",),
+               _BYTES: ("bytes",), _UNKNOWN: ("infer", "float64inf", _NAN_CTX, "int64", "bytes")}
+
+
+def _string_contexts(options: frozenset) -> set:
+    """`possible_contexts_for_string` (deduplicated)."""
+    return {c for o in options for s in _union_options(o) for c in _STRING_CTX.get(s[0][0], ())}
+
+
+def _inferred(options: frozenset) -> bool:
+    """`inferred_context_for_string(..).is_some()`."""
+    return len(_string_contexts(options)) == 1
+
+
+_AMBIGUOUS: dict[frozenset, bool] = {}
+
+
+def _is_ambiguous(options: frozenset) -> bool:
+    """`ExportContext::is_ambiguous_inner`."""
+    if not options:
+        return False
+    known = _AMBIGUOUS.get(options)
+    if known is not None:
+        return known
+    result = (len(_string_contexts(options)) >= 2
+              or _is_ambiguous(frozenset(e for o in options for e in _array_element(o)))
+              or any(s[0][0] == _UNKNOWN for o in options for s in _union_options(o))
+              or _is_ambiguous(frozenset(e for o in options for e in _unspecified_field(o)))
+              or any(_is_ambiguous(frozenset(e for o in options for e in _object_field(o, name)))
+                     for name in sorted({n for o in options for n in _specified_fields(o)})))
+    _AMBIGUOUS[options] = result
+    return result
+
+
+def _context_of(v: Any, options: frozenset) -> Any:
+    """`ExportContext::of_inner`, as the JSON `From<ExportContext> for JsonValue` writes it."""
+    if not _is_ambiguous(options):
+        return "infer"
+    if v is None or isinstance(v, (bool, str)):
         return "infer"
     if isinstance(v, int):
-        return "int64"
+        return "infer" if _inferred(options) else "int64"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return {"$float64NaN": base64.b64encode(struct.pack("<d", v)).decode()}
+        if math.isinf(v):
+            return "infer" if _inferred(options) else "float64inf"
+        return "infer"
     if isinstance(v, (bytes, bytearray)):
-        return "bytes"
-    inner = [_context(x) for x in v] if isinstance(v, list) else {k: _context(x) for k, x in v.items()}
-    values = inner if isinstance(inner, list) else list(inner.values())
-    return inner if any(c != "infer" for c in values) else "infer"
+        return "infer" if _inferred(options) else "bytes"
+    if isinstance(v, list):
+        inner = frozenset(e for o in options for e in _array_element(o))
+        contexts = [_context_of(x, inner) for x in v]
+        return "infer" if all(c == "infer" for c in contexts) else contexts
+    return _object_context(v, options)
 
 
+def _object_context(doc: dict, options: frozenset) -> Any:
+    """`ExportContext::of_object_inner`."""
+    if not _is_ambiguous(options):
+        return "infer"
+    out = {}
+    for key in sorted(doc):
+        ctx = _context_of(doc[key], frozenset(e for o in options for e in _object_field(o, key)))
+        if ctx != "infer":
+            out[key] = ctx
+    return out or "infer"
+
+
+def legacy_schema_lines(docs: list[dict]) -> list[str]:
+    """The ``generated_schema.jsonl`` lines the legacy exporter wrote for a table of ``docs``."""
+    shape = _structural(table_shape(docs))
+    lines = [json.dumps(print_shape(shape))]
+    options = frozenset([shape])
+    if _is_ambiguous(options):  # crates/exports/src/lib.rs write_table: `if is_ambiguous`
+        overrides: dict[str, Any] = {}
+        for doc in docs:
+            ctx = _object_context(doc, options)
+            if ctx != "infer":
+                overrides[doc["_id"]] = ctx
+        for doc_id in sorted(overrides, key=lambda i: _decode_id(i) or (0, i.encode())):
+            lines.append(json.dumps({doc_id: overrides[doc_id]}, separators=(",", ":")))
+    return lines
 
 
 # ---- building ZIPs -------------------------------------------------------------------------
@@ -232,16 +719,17 @@ def build_snapshot(dest: str | IO[bytes], tables: list[Table], *, encoding: str 
 
 def _write_table(zf: zipfile.ZipFile, pre: str, t: Table, encoding: str,
                  shuffle_seed: int | None, with_schema: bool) -> None:
-    shape = ShapeUnion()
+    legacy_docs: list[dict] = []
     if t.raw_lines is not None:
         lines: Iterator[bytes] = iter(t.raw_lines)
     else:
-        docs = list(t.docs) if shuffle_seed is not None else t.docs
+        docs = list(t.docs) if shuffle_seed is not None or encoding != "uniform" else t.docs
         if shuffle_seed is not None:
             random.Random(shuffle_seed).shuffle(docs)  # type: ignore[arg-type]
+        if encoding != "uniform":
+            legacy_docs = docs  # type: ignore[assignment]
         enc = uniform if encoding == "uniform" else legacy
-        lines = (json.dumps(enc(d), separators=(", ", ": ")).encode()
-                 for d in _tap(docs, shape))
+        lines = (json.dumps(enc(d), separators=(", ", ": ")).encode() for d in docs)
     with zf.open(f"{pre}{t.name}/documents.jsonl", "w") as fp:
         for line in lines:
             fp.write(line + b"\n")
@@ -250,14 +738,8 @@ def _write_table(zf: zipfile.ZipFile, pre: str, t: Table, encoding: str,
     if t.raw_lines is not None:
         schema = t.schema_lines or ['"uniform"']
     else:
-        schema = ['"uniform"'] if encoding == "uniform" else [json.dumps(shape.render()), *shape.overrides()]
+        schema = ['"uniform"'] if encoding == "uniform" else legacy_schema_lines(legacy_docs)
     zf.writestr(f"{pre}{t.name}/generated_schema.jsonl", "".join(s + "\n" for s in schema))
-
-
-def _tap(docs: Iterable[dict], shape: ShapeUnion) -> Iterator[dict]:
-    for d in docs:
-        shape.add(d)
-        yield d
 
 
 def _write_files(zf: zipfile.ZipFile, pre: str, files: list[StoredFile]) -> None:

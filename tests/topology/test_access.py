@@ -12,18 +12,21 @@ from deedbox.topology.access import (
     github_subject,
     github_trust_policy,
     grants_any,
+    replica_key_statement,
     replication_role_policy,
     runner_policy,
     s3_trust_policy,
 )
 
 BUCKET = "arn:aws:s3:::guild-backup-222222222222-eu-west-1"
-KEY = "arn:aws:kms:eu-west-1:222222222222:key/k"
+KEYS = dict(account="222222222222", regions=["eu-west-1", "eu-central-1"],
+            key_aliases=["alias/deedbox/guild/store", "alias/deedbox/guild/vault"])
+SECRETS = "arn:aws:secretsmanager:*:222222222222:secret:deedbox/guild/*"
 
 
 def _runner(**kw):
-    return runner_policy(bucket_arn=BUCKET, prefixes=["backend/", "media/", "drills/"], key_arns=[KEY],
-                         secret_arns=["arn:aws:secretsmanager:eu-west-1:222222222222:secret:deedbox/guild/X-abc"], **kw)
+    return runner_policy(bucket_arn=BUCKET, prefixes=["backend/", "media/", "drills/"], **KEYS,
+                         secret_pattern=SECRETS, **kw)
 
 
 def test_runner_policy_allows_no_delete_class_action_even_through_wildcards():
@@ -40,7 +43,12 @@ def test_runner_policy_grants_put_and_read_only_under_backup_prefixes():
     write = by_sid["WriteAndReadBackups"]
     assert {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"} <= set(write["Action"])
     assert write["Resource"] == [f"{BUCKET}/backend/*", f"{BUCKET}/media/*", f"{BUCKET}/drills/*"]
-    assert by_sid["UseBackupKeys"]["Resource"] == [KEY]
+    # keys by alias, in both regions (the vault's replica key has the alias too): known at preview
+    assert by_sid["UseBackupKeys"]["Resource"] == ["arn:aws:kms:eu-west-1:222222222222:key/*",
+                                                   "arn:aws:kms:eu-central-1:222222222222:key/*"]
+    assert by_sid["UseBackupKeys"]["Condition"] == {"ForAnyValue:StringEquals": {
+        "kms:ResourceAliases": ["alias/deedbox/guild/store", "alias/deedbox/guild/vault"]}}
+    assert by_sid["WriteAndVerifySecrets"]["Resource"] == [SECRETS]
     assert "secretsmanager:PutSecretValue" in by_sid["WriteAndVerifySecrets"]["Action"]
 
 
@@ -51,7 +59,7 @@ def test_runner_policy_denies_every_destructive_action_explicitly():
 
 
 def test_runner_policy_without_secrets_has_no_secrets_statement():
-    doc = runner_policy(bucket_arn=BUCKET, prefixes=["backend/"], key_arns=[KEY])
+    doc = runner_policy(bucket_arn=BUCKET, prefixes=["backend/"], **KEYS)
     assert not [a for a in allowed_actions(doc) if a.startswith("secretsmanager:")]
 
 
@@ -75,7 +83,8 @@ def test_s3_trust_policy():
 
 def test_replication_role_policy_has_exactly_the_documented_permissions():
     doc = replication_role_policy(source_bucket_arn="arn:aws:s3:::a", destination_bucket_arn="arn:aws:s3:::b",
-                                  source_key_arns=["ka"], destination_key_arn="kb")
+                                  source_key_arns=["ka"],
+                                  destination_key=replica_key_statement("2", "eu-central-1", "alias/x"))
     s = {x["Sid"]: x for x in doc["Statement"]}
     assert s["ReadSourceConfiguration"]["Action"] == ["s3:GetReplicationConfiguration", "s3:ListBucket"]
     assert set(s["ReadSourceVersions"]["Action"]) == set(REPLICATION_SOURCE_OBJECTS)
@@ -83,7 +92,8 @@ def test_replication_role_policy_has_exactly_the_documented_permissions():
     assert {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"} <= set(s["WriteReplicas"]["Action"])
     assert s["WriteReplicas"]["Resource"] == ["arn:aws:s3:::b/*"]
     assert s["DecryptSource"] == {"Sid": "DecryptSource", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["ka"]}
-    assert s["EncryptReplicas"]["Resource"] == ["kb"]
+    assert s["EncryptReplicas"]["Resource"] == ["arn:aws:kms:eu-central-1:2:key/*"]
+    assert s["EncryptReplicas"]["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/x"]}}
     assert not grants_any(allowed_actions(doc), ["s3:DeleteObject", "s3:DeleteObjectVersion"])
 
 
@@ -119,7 +129,7 @@ def test_runner_decrypts_sse_kms_media_only_through_s3_in_the_source_region():
 def test_runner_may_put_and_read_records_and_restore_logs_but_never_delete_them():
     from deedbox.bucket.layout import PREFIXES
 
-    doc = runner_policy(bucket_arn=BUCKET, prefixes=list(PREFIXES.values()), key_arns=[KEY])
+    doc = runner_policy(bucket_arn=BUCKET, prefixes=list(PREFIXES.values()), **KEYS)
     s = {x["Sid"]: x for x in doc["Statement"]}
     for prefix in ("records/", "restores/"):
         assert f"{BUCKET}/{prefix}*" in s["WriteAndReadBackups"]["Resource"]

@@ -54,12 +54,19 @@ def test_key_policy_names_roles_by_condition_per_account_and_limits_destruction(
     doc = key_policy("222222222222", destroy_exempt=[BREAK_GLASS], users={
         "222222222222": ["arn:aws:iam::222222222222:role/guild-deedbox-runner"],
         "111111111111": ["arn:aws:iam::111111111111:role/guild-deedbox-media-replication"]})
-    admin, src, dst, deny = doc["Statement"]
-    assert admin["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"} and admin["Action"] == ["kms:*"]
+    admin, src, dst, recover, deny = doc["Statement"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
+    # the account administers the key through IAM but cannot use it: no kms:*, no Decrypt, no CreateGrant
+    assert not [a for a in admin["Action"] if a in ("kms:*", "kms:Decrypt", "kms:Encrypt", "kms:CreateGrant",
+                                                       "kms:GenerateDataKey", "kms:PutKeyPolicy")]
+    assert "kms:Decrypt" not in str(admin["Action"]) and "kms:*" not in admin["Action"]
+    assert recover["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [BREAK_GLASS]}}
+    assert "kms:PutKeyPolicy" in recover["Action"]
     assert src["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
     assert dst["Condition"]["ArnEquals"]["aws:PrincipalArn"] == ["arn:aws:iam::222222222222:role/guild-deedbox-runner"]
     assert "kms:Decrypt" in dst["Action"] and "kms:ScheduleKeyDeletion" not in dst["Action"]
-    assert deny["Effect"] == "Deny" and "kms:ScheduleKeyDeletion" in deny["Action"]
+    assert deny["Effect"] == "Deny" and {"kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"} <= set(deny["Action"])
+    assert deny["Condition"] == {"StringNotLike": {"aws:PrincipalArn": [BREAK_GLASS]}}
 
 
 def test_key_policy_service_condition_limits_use_to_secrets_manager():
