@@ -104,6 +104,26 @@ def test_force_overwrites(tmp_path, capsys):
     assert f"wrote {tmp_path / 'infra/requirements.txt'}\n" in out
 
 
+def test_each_file_is_written_whole_or_not_at_all(tmp_path, capsys, monkeypatch):
+    import deedbox.commands.init as init
+
+    replaced: list[str] = []
+
+    def replace(src, dst):  # the third rename fails, as a full disk or a kill would leave it
+        if len(replaced) == 2:
+            raise OSError(28, "No space left on device")
+        replaced.append(Path(dst).name)
+        os.rename(src, dst)
+
+    monkeypatch.setattr(init.os, "replace", replace)
+    code, _, err = _init(capsys, "--dir", str(tmp_path))
+    assert code == 2 and err == f"deedbox: error: init: cannot write {tmp_path / PATHS[2]} (No space left on device)\n"
+    assert sorted(_tree(tmp_path)) == sorted(PATHS[:2])  # no temp file, no partial third file
+    monkeypatch.undo()
+    assert _init(capsys, "--dir", str(tmp_path), "--force")[0] == 0  # and a rerun completes it
+    assert _tree(tmp_path) == {rel: text.encode() for rel, text in files(V).items()}
+
+
 def test_json_report(tmp_path, capsys):
     code, out, _ = _init(capsys, "--dir", str(tmp_path), "--format", "json")
     doc = json.loads(out)
@@ -201,7 +221,7 @@ def test_this_repository_is_the_reference_instance(rel):
 
 
 def test_the_differences_are_only_the_stated_ones():
-    assert set(CHECKOUT) <= set(PATHS) and INIT_ONLY <= set(PATHS)
+    assert set(CHECKOUT) <= set(PATHS) and set(PATHS) >= INIT_ONLY
     assert not [rel for rel in INIT_ONLY if (REPO / rel).exists()]
 
 

@@ -17,20 +17,20 @@ def run(*, action: str, config: Path, bucket: str | None, format: str) -> int:
 
     cfg = load_config(config)
     if action == "reap":  # needs the stack backend only, not the bucket
-        return _reap(AutomationBackend(), format)
+        return _reap(AutomationBackend(config_path=config), format)
     store = BucketClient.resolve(cfg, bucket)
     if action == "run":
-        return _run(cfg, store, AutomationBackend(), format)
-    return _list(store, _backend_or_reason, format)
+        return _run(cfg, store, AutomationBackend(config_path=config), format)
+    return _list(store, lambda: _backend_or_reason(config), format)
 
 
-def _backend_or_reason():
+def _backend_or_reason(config: Path):
     """The stack backend, or the one-line reason it is unavailable (list still shows reports)."""
     from deedbox.drill.stacks import AutomationBackend
     from deedbox.errors import EnvironmentProblem
 
     try:
-        return AutomationBackend(), None
+        return AutomationBackend(config_path=config), None
     except EnvironmentProblem as err:
         return None, str(err)
 

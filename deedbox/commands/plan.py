@@ -29,11 +29,9 @@ def run(*, config: Path, base: str | None = None, format: str = "text") -> int:
         _print_diagnostics(config, err)
         return 1
     from deedbox.plan import diff as diffing
-    from deedbox.plan.engine import record
     from deedbox.plan.evaluate import evaluate, mandatory_failures
-    from deedbox.topology import program
 
-    head = record(lambda: program(model))
+    head = record_topology(model)
     base_graph = _record_base(config, base) if base else None
     changes = diffing.diff(base_graph, head) if base_graph is not None else None
     verdicts = evaluate(head)
@@ -91,10 +89,17 @@ def base_text(config: Path, ref: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
+def record_topology(model: Config) -> Graph:
+    """Both programs under the mock engine: the backup stack and what the platform account applies."""
+    from deedbox.plan.engine import merge, record
+    from deedbox.topology import program, source_program
+
+    return merge(record(lambda: program(model)),
+                 record(lambda: source_program(model), project="deedbox-source"))
+
+
 def _record_base(config: Path, ref: str) -> Graph:
-    from deedbox.plan.engine import record
     from deedbox.plan.graph import Graph
-    from deedbox.topology import program
 
     text = base_text(config, ref)
     if text is None:
@@ -106,4 +111,4 @@ def _record_base(config: Path, ref: str) -> Graph:
             model = _load(path)
         except ConfigError as err:
             raise UsageError(f"--base {ref}: {config.name} there is invalid ({err})") from None
-    return record(lambda: program(model))
+    return record_topology(model)

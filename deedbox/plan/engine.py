@@ -340,3 +340,10 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
     """The loop set for this thread, without creating one (``get_event_loop`` would, unclosed)."""
     local = getattr(asyncio.get_event_loop_policy(), "_local", None)
     return getattr(local, "_loop", None)
+
+
+def merge(backup: Graph, source: Graph) -> Graph:
+    """The backup stack and the source program as one reviewable graph (``deedbox plan`` shows
+    both: they are applied with different credentials, but reviewed together); the source
+    program's outputs go under ``source``."""
+    return Graph(resources=backup.resources + source.resources, outputs={**backup.outputs, "source": source.outputs})

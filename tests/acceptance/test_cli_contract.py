@@ -151,7 +151,9 @@ def test_plan_json_shape(plan_json):
 
 
 def test_plan_resources_match_an_independent_recording(plan_json):
-    ours = record_program(REPO / "infra", {"deedbox:config": "backup.yaml"})
+    # the plan shows both programs: the backup stack and the platform account's (infra/source/)
+    ours = record_program(REPO / "infra", {"deedbox:config": "backup.yaml"}) + record_program(
+        REPO / "infra" / "source", {"deedbox-source:config": "backup.yaml"})
     expected = {(r["type"], r["name"]) for r in ours if r["type"] != "pulumi:pulumi:Stack"}
     assert {(r["type"], r["name"]) for r in plan_json["resources"]} == expected
     protected = {r["name"] for r in ours if r["protect"]}

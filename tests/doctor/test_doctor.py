@@ -226,7 +226,7 @@ def test_no_oidc_provider_fails_the_runner_role_trusts_it(setup):
 
 
 def test_configured_oidc_provider_that_does_not_exist_fails(setup):
-    other = f"arn:aws:iam::{ACCOUNT}:oidc-provider/ghe.example.com/_services/token"
+    other = f"arn:aws:iam::{ACCOUNT}:oidc-provider/ghe.example.com/token"
     setup.rewrite("  branch: main\n", f"  branch: main\n  oidc_provider_arn: {other}\n")
     check = failing(doctor(setup))["oidc.provider"]
     assert check["message"].startswith(f"{other} (runner.oidc_provider_arn) does not exist")
@@ -473,3 +473,39 @@ def test_report_document_and_lines():
     assert lines(found) == ["ok    a   fine", "warn  bb  hm", "FAIL  c   broken; fix: mend it",
                             "doctor: 1 of 3 checks failed, 1 warning"]
     assert document(found[:2])["ok"] is True
+
+
+def test_lock_without_default_retention_fails(setup):
+    s3 = setup.s3("eu-west-1")
+    s3.create_bucket(Bucket="guild-backups-nodefault", ObjectLockEnabledForBucket=True,
+                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    check = failing(doctor(setup, bucket="guild-backups-nodefault"))["backup.object_lock"]
+    assert check["message"] == ("object lock has no default retention: new snapshots are not locked "
+                                "(destination.immutability: COMPLIANCE 35 days)")
+
+
+def test_convex_404_names_the_url(setup):
+    setup.convex.fail_next("/api/query", status=404)
+    check = failing(doctor(setup))["convex.deployment"]
+    assert check["message"].startswith("Convex 404") and check["fix"].startswith("check source.convex.url")
+
+
+@pytest.mark.parametrize("kind", ["not_found", "failed", "environment"])
+def test_convex_failures_each_have_a_fix(kind):
+    facts = checks.ConvexFacts("CONVEX_DEPLOY_KEY", "https://x.convex.cloud", True, error_kind=kind, error="boom")
+    key, reach = checks.convex_checks(facts)
+    assert key.status == OK and reach.status == FAIL and reach.message == "boom" and reach.fix
+
+
+@pytest.mark.parametrize("check", [
+    lambda cfg: buckets.media_replication(cfg, Refused("AccessDenied")),
+    lambda cfg: buckets.backup_checks(cfg, BUCKET, "--bucket", {"head_bucket": Refused("AccessDenied")})[0],
+    lambda cfg: buckets.backup_versioning(BUCKET, Refused("AccessDenied")),
+    lambda cfg: buckets.backup_lock(cfg, BUCKET, Refused("AccessDenied")),
+    lambda cfg: buckets.backup_encryption(BUCKET, Refused("AccessDenied")),
+    lambda cfg: buckets.backup_public_access(BUCKET, Refused("AccessDenied")),
+    lambda cfg: checks.secret_check(cfg, "X", "deedbox/guild/X", Refused("AccessDenied")),
+])
+def test_a_refused_read_is_a_failure_with_a_fix(cfg, check):
+    found = check(cfg)
+    assert found.status == FAIL and "AccessDenied" in found.message and found.fix

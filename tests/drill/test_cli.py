@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -23,6 +24,7 @@ def cli_env(fake, store, monkeypatch, tmp_path, reference_config_path):
     text = reference_config_path.read_text().replace("npx convex deploy --yes", f"{sys.executable} {script}")
     path = tmp_path / "backup.yaml"
     path.write_text(text)
+    shutil.copytree(reference_config_path.parent / "infra" / "drill", tmp_path / "infra" / "drill")  # as `init` writes it
     return path
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from deedbox.config import load
 from deedbox.plan.engine import record
-from deedbox.topology.drill import TAG_DRILL, TAG_EXPIRES, declare_drill
+from deedbox.topology.drill import TAG_DRILL, TAG_EXPIRES, declare_drill, deployment_reference
 
 TOKEN = "team-token-value-that-must-never-leak-0123456789"
 EXPIRES = "2026-11-27T06:00:00Z"
@@ -41,12 +41,12 @@ def _all_text(rec) -> str:
     return "\n".join(parts)
 
 
-def test_cloud_drill_declares_deployment_key_and_reader(config, env):
+def test_cloud_drill_declares_deployment_and_key(config, env):
     rec = record(lambda: declare_drill(config, "drill-20261127T020000Z", EXPIRES, bucket="guild-backups", env=env))
     types = [r.type for r in rec.resources]
     assert "pulumi-python:dynamic/deedbox:ConvexDeployment" in types
     assert "pulumi-python:dynamic/deedbox:ConvexDeployKey" in types
-    assert "aws:iam/role:Role" in types and "aws:iam/rolePolicy:RolePolicy" in types
+    assert deployment_reference("drill-20261127T020000Z") == "drill-20261127t020000z"
     deployment = rec.of_type("pulumi-python:dynamic/deedbox:ConvexDeployment")[0]
     assert deployment.inputs["projectId"] == "4242"
     assert deployment.inputs["teamTokenEnv"] == "CONVEX_TEAM_TOKEN"  # the name, never the value

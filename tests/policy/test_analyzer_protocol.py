@@ -114,7 +114,7 @@ def find(graph: Graph, type_: str, contains: str = "") -> str:
 # the process and the handshake
 
 
-def test_the_pack_starts_as_the_cli_starts_it(policy_packs):  # noqa: F811
+def test_the_pack_starts_as_the_cli_starts_it(policy_packs):
     pack = policy_packs.get()
     python, *args = pack.argv
     assert args == ["-u", "-m", "pulumi.policy", pack.engine.address, "."]
@@ -132,7 +132,7 @@ def test_the_pack_stops_cleanly_on_sigint():
     assert pack.process.poll() == 0 and "Traceback" not in pack.stderr()
 
 
-def test_analyzer_info_lists_every_rule(policy_packs):  # noqa: F811
+def test_analyzer_info_lists_every_rule(policy_packs):
     info = policy_packs.get().info()
     assert info.name == "deedbox" and info.supportsConfig
     by_name = {p.name: p for p in info.policies}
@@ -178,13 +178,13 @@ def test_the_first_preview_view_has_the_unknowns_of_a_first_preview(views):
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_the_reference_program_has_no_mandatory_violation(policy_packs, views, view):  # noqa: F811
+def test_the_reference_program_has_no_mandatory_violation(policy_packs, views, view):
     diagnostics = pack_for(policy_packs, view).analyze_deployment(views[view])
     assert mandatory(diagnostics) == []
     assert [d for d in diagnostics if "during preview" in d.message] == []  # no policy hit an unknown
 
 
-def test_the_known_view_agrees_with_deedbox_plan_on_the_reference(policy_packs, views, planned):  # noqa: F811
+def test_the_known_view_agrees_with_deedbox_plan_on_the_reference(policy_packs, views, planned):
     assert failing(policy_packs.get().analyze_deployment(views["known"])) == evaluated(planned) == set()
 
 
@@ -236,13 +236,13 @@ def weakened(recording: Recording, case: str) -> Recording:
 
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("case", sorted(WEAKENINGS))
-def test_a_weakened_graph_gets_its_violations(policy_packs, views, case, view):  # noqa: F811
+def test_a_weakened_graph_gets_its_violations(policy_packs, views, case, view):
     diagnostics = pack_for(policy_packs, view).analyze_deployment(weakened(views[view], case))
     assert WEAKENINGS[case][3] <= failing(diagnostics)
 
 
 @pytest.mark.parametrize("case", sorted(WEAKENINGS))
-def test_the_known_view_agrees_with_deedbox_plan(policy_packs, views, planned, case):  # noqa: F811
+def test_the_known_view_agrees_with_deedbox_plan(policy_packs, views, planned, case):
     type_, contains, change, _ = WEAKENINGS[case]
     graph = edit(planned, find(planned, type_, contains), change)
     diagnostics = policy_packs.get().analyze_deployment(weakened(views["known"], case))
@@ -252,13 +252,13 @@ def test_the_known_view_agrees_with_deedbox_plan(policy_packs, views, planned, c
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_a_program_whose_runner_may_delete_is_caught(policy_packs, repo_root, view):  # noqa: F811
+def test_a_program_whose_runner_may_delete_is_caught(policy_packs, repo_root, view):
     """The weakness put into the program, not the record: the pack sees whatever the engine would."""
     recording = record_for_engine(runner_granted_delete(repo_root), preview=view != "known")
     assert "runner-no-delete" in failing(pack_for(policy_packs, view).analyze_deployment(recording))
 
 
-def test_a_runner_document_unknown_at_first_preview_fails_closed(policy_packs, views):  # noqa: F811
+def test_a_runner_document_unknown_at_first_preview_fails_closed(policy_packs, views):
     """A first preview of a runner policy built from outputs (e.g. KMS key ARNs) carries no
     document at all: the mandatory rule cannot show that deletes are denied, so it must fail."""
     preview = views["first preview"]
@@ -269,7 +269,7 @@ def test_a_runner_document_unknown_at_first_preview_fails_closed(policy_packs, v
     assert ("runner-no-delete", runner_urn) in {(d.policy, d.urn) for d in mandatory(diagnostics)}
 
 
-def test_a_secret_input_reaches_the_rules_as_its_value(policy_packs, views):  # noqa: F811
+def test_a_secret_input_reaches_the_rules_as_its_value(policy_packs, views):
     """The engine sends secrets in their envelope (``KeepSecrets``); the pack unwraps them, so a
     rule reads the plaintext: a secret runner document is judged like a plain one."""
     known = views["known"]

@@ -23,12 +23,14 @@ and records any ``Log`` call it gets.
 KeyboardInterrupt (SIGINT), which stops the server. The servicer implements Analyze,
 AnalyzeStack, Remediate, GetAnalyzerInfo, GetPluginInfo, Configure and ConfigureStack; Handshake
 and Cancel are the generated stubs' UNIMPLEMENTED, which the CLI tolerates (it falls back to the
-argv contract). After the handshake the CLI calls ConfigureStack, then GetAnalyzerInfo,
-Configure (only with a non-empty policy config), Analyze per resource registration (with the
-resource's *checked inputs*, before any step runs) and AnalyzeStack once at the end (with every
-resource's *outputs*, its parent, dependencies and property dependencies, ``stepGenerator.
-AnalyzeResources``). Properties are marshalled with ``KeepUnknowns, KeepSecrets,
-SkipInternalKeys``: an unknown is the string ``04da6b54-80e4-46f7-96ec-b56ff0331ba9`` and a secret is
+argv contract). Right after the handshake ``NewPolicyAnalyzer`` calls ConfigureStack; the engine
+then uses GetAnalyzerInfo, Configure (``analyzer.Configure`` returns early on an empty policy
+config), Analyze per resource registration (the resource's *checked inputs*, before any step runs,
+``stepGenerator.generateSteps``) and AnalyzeStack once at the end (every resource of the
+deployment, the root stack included, with its *outputs*, parent, dependencies and property
+dependencies, ``stepGenerator.AnalyzeResources``). Properties are marshalled with
+``KeepUnknowns, KeepSecrets, SkipInternalKeys``: an unknown is the string
+``04da6b54-80e4-46f7-96ec-b56ff0331ba9`` and a secret is
 ``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": ...}``; the
 pack unwraps secrets (its policies see the plain value) and wraps the props in
 ``unknown_checking_proxy`` (reading an unknown raises ``UnknownValueError``, which the servicer
@@ -36,13 +38,20 @@ turns into an ADVISORY "can't run policy ... during preview" diagnostic).
 
 The first-preview view: ``record_for_engine(program, preview=True)`` runs the program under the
 mock engine with ``dry_run=True`` and mocks that answer as a provider previews a create: no id
-(``""``), the inputs echoed, every computed attribute (ARN, key id, domain names...) UNKNOWN. The
+(``""``), the inputs echoed, every computed attribute (ARN, key id, domain names...) UNKNOWN (but
+auto-names and the defaulted region, which the provider settles before a create). The
 Pulumi SDK itself then decides which inputs are unknown (applies over unknown outputs are not run,
 so e.g. a JSON policy document built from KMS key ARNs is unknown as a whole), exactly as in a
 ``pulumi preview`` of a stack that does not exist yet. ``deedbox.plan.engine.record`` has no
 preview mode (it hard-codes ``preview=False``), hence this recorder; it reuses its public
 ``AwsMocks`` and ``RecordingMonitor`` and keeps the wire form of what was registered (unknowns as
 the sentinel, secrets as the envelope, property dependencies) instead of the masked values.
+
+Stack properties are a resource's outputs; a hand-built record (``tests/policy/builders``) may hold
+only computed outputs, so its inputs fill in beneath, and a custom resource gets the ``id`` a
+bridged AWS resource carries in its outputs (UNKNOWN before it exists). Analyze diagnostics come
+back with an empty URN (the pack ignores the urn a resource policy reports); ``Diagnostic.urn``
+is then the analyzed resource's.
 """
 
 from __future__ import annotations
@@ -118,7 +127,11 @@ class Recording:
 
 
 class FirstPreviewMocks(AwsMocks):
-    """Answer like a provider previewing a create: no id yet, inputs echoed, computed outputs unknown."""
+    """Answer like a provider previewing a create: no id yet, inputs echoed, computed outputs
+    unknown, except what the provider settles at Check/plan time: auto-names (``bucket``,
+    ``name``) and the per-resource ``region`` defaulted from the provider's."""
+
+    KNOWN_AT_PLAN = frozenset({"bucket", "name", "region"})
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         known = copy.copy(args)
@@ -126,7 +139,7 @@ class FirstPreviewMocks(AwsMocks):
         rid, outputs = super().new_resource(known)
         if args.typ.startswith(PROVIDER_PREFIX):
             return rid, dict(args.inputs)  # provider inputs are config, known at preview
-        computed = {k: UNKNOWN for k in outputs if k not in args.inputs}
+        computed = {k: v if k in self.KNOWN_AT_PLAN else UNKNOWN for k, v in outputs.items() if k not in args.inputs}
         return "", {**args.inputs, **computed}
 
 
@@ -256,18 +269,26 @@ def stack_properties(record: ResourceRecord) -> dict[str, Any]:
     return props
 
 
+def root_stack(recording: Recording) -> ResourceRecord | None:
+    """The ``pulumi:pulumi:Stack`` resource (the recorder keeps only its outputs, as the graph's)."""
+    urn = recording.stack_urn or next(
+        (r.parent for r in recording.graph if r.parent and f"::{STACK_TYPE}::" in r.parent), None)
+    if urn is None:
+        return None
+    return ResourceRecord(type=STACK_TYPE, name=urn.rsplit("::", 1)[-1], urn=urn, custom=False,
+                          outputs=dict(recording.graph.outputs))
+
+
 def analyzer_resources(recording: Recording) -> list[analyzer_pb2.AnalyzerResource]:
     """What ``stepGenerator.AnalyzeResources`` sends: every resource of the deployment's ``news``
     (the root stack included), with outputs, parent, dependencies and property dependencies."""
     graph = recording.graph
     resources = []
-    stack_urn = recording.stack_urn or next(
-        (r.parent for r in graph if r.parent and f"::{STACK_TYPE}::" in r.parent), None)
-    if stack_urn is not None:
+    stack = root_stack(recording)
+    if stack is not None:
         resources.append(analyzer_pb2.AnalyzerResource(
-            urn=stack_urn, type=STACK_TYPE, name=stack_urn.rsplit("::", 1)[-1], properties=to_struct(graph.outputs),
-            options=analyzer_pb2.AnalyzerResourceOptions(
-                customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts())))
+            urn=stack.urn, type=STACK_TYPE, name=stack.name, properties=to_struct(stack.outputs),
+            options=_options(stack, parent=False)))
     for r in graph:
         deps = recording.property_dependencies.get(r.urn, {})
         resources.append(analyzer_pb2.AnalyzerResource(
@@ -508,7 +529,9 @@ class PolicyPackProcess:
     def analyze_deployment(self, records: Recording | Graph | Iterable[ResourceRecord]) -> list[Diagnostic]:
         """What one preview/update asks of the pack: Analyze each resource, then AnalyzeStack."""
         recording = _as_recording(records)
-        found = [d for r in recording.graph for d in self.analyze(r, recording.graph)]
+        stack = root_stack(recording)
+        registered = ([stack] if stack is not None else []) + list(recording.graph)
+        found = [d for r in registered for d in self.analyze(r, recording.graph)]
         return found + self.analyze_stack(recording)
 
 

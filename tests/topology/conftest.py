@@ -22,8 +22,13 @@ REFERENCE = ROOT / "backup.yaml"
 
 
 def plan(config_path: Path | str) -> Graph:
-    """The graph of ``infra/`` for ``config_path`` (absolute, or relative to the project root)."""
-    return record(ROOT / "infra", config={"deedbox:config": str(config_path)})
+    """The graphs of ``infra/`` and ``infra/source/`` for ``config_path`` (absolute, or relative to
+    the project root), merged as ``deedbox plan`` shows them."""
+    from deedbox.plan.engine import merge
+
+    return merge(record(ROOT / "infra", config={"deedbox:config": str(config_path)}),
+                 record(ROOT / "infra" / "source", project="deedbox-source",
+                        config={"deedbox-source:config": str(config_path)}))
 
 
 def _no_replica(d: dict) -> None:

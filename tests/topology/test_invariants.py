@@ -15,6 +15,7 @@ KEY = "aws:kms/key:Key"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 PROVIDER = "pulumi:providers:aws"
 COMPONENTS = {"deedbox:store:BackupStore", "deedbox:replica:Replica", "deedbox:vault:SecretVault",
+              "deedbox:media:SourceReplication",
               "deedbox:runner:RunnerIdentity", "deedbox:media:MediaBackup"}
 
 pytestmark = pytest.mark.parametrize("variant", list(VARIANTS))
@@ -61,9 +62,14 @@ def test_providers_are_pinned_to_their_accounts(planned, variant):
         assert pinned[f"{cfg.name}-source"][0] == [cfg.source.account]
     dest = next(r for r in g.of_type(PROVIDER) if r.name.endswith("-destination"))
     roles = json.loads(dest.inputs.get("assumeRoles", "null")) or []
-    assert [r["role_arn"] for r in roles] == ([cfg.destination.assume_role_arn] if cfg.destination.assume_role_arn else [])
+    # camelCase, as the provider reads its JSON config (snake_case keys are ignored: pulumi-aws#5271)
+    assert [r["roleArn"] for r in roles] == ([cfg.destination.assume_role_arn] if cfg.destination.assume_role_arn else [])
     source_side = [r for r in g if r.provider_urn and g.by_urn(r.provider_urn).name.endswith("-source")]
-    assert all(g.by_urn(r.parent).type == "deedbox:media:MediaBackup" for r in source_side)
+    assert all(g.by_urn(r.parent).type == "deedbox:media:SourceReplication" for r in source_side)
+    # the two programs never mix credentials: source-side resources are in the source program only
+    assert all(":deedbox-source::" in r.urn for r in source_side)
+    assert not [r for r in g if ":deedbox-source::" in r.urn and r.provider_urn
+                and g.by_urn(r.provider_urn).name.endswith("-destination")]
 
 
 def test_every_backup_bucket_is_locked_encrypted_private_and_tls_only(planned, variant):
@@ -140,7 +146,7 @@ def test_replication_to_another_region_keeps_kms_and_drops_delete_markers(planne
         assert dest["metrics"]["status"] == "Enabled"
     copy_bucket = next(b for b in g.of_type(BUCKET) if b.inputs["bucket"] == copy.inputs["bucket"])
     in_replica_region = g.children(copy_bucket.parent)
-    assert len(in_replica_region) == 9 and all(r.inputs["region"] == replica.region for r in in_replica_region)
+    assert len(in_replica_region) == 10 and all(r.inputs["region"] == replica.region for r in in_replica_region)
     replica_key = next(r for r in in_replica_region if r.type == KEY)
     assert dest["encryptionConfiguration"]["replicaKmsKeyId"] == replica_key.outputs["arn"]
     role = g.by_urn(next(d for d in rc.dependencies if "RolePolicy" in d))
@@ -185,8 +191,11 @@ def test_runner_role_is_scoped_to_the_repository_and_cannot_destroy(planned, var
     assert cond == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
                     "token.actions.githubusercontent.com:sub": sub}
     oidc = g.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-    assert len(oidc) == (0 if cfg.runner.oidc_provider_arn else 1)
-    assert stmt["Principal"]["Federated"] == (cfg.runner.oidc_provider_arn or oidc[0].outputs["arn"])
+    assert len(oidc) == (1 if cfg.runner.create_oidc_provider else 0)  # reused by default: one per URL
+    assert all(o.protect and o.retain_on_delete for o in oidc)
+    assert stmt["Principal"]["Federated"] == (
+        cfg.runner.oidc_provider_arn
+        or f"arn:aws:iam::{cfg.destination.account}:oidc-provider/token.actions.githubusercontent.com")
     (policy,) = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent == roles[0].parent]
     doc = json.loads(policy.inputs["policy"])
     assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
@@ -233,7 +242,7 @@ def test_media_backup_follows_its_mode(planned, variant):
     media = cfg.backups.media if cfg.media_classes() else None
     components = [r for r in g if r.type == "deedbox:media:MediaBackup"]
     assert len(components) == (1 if media else 0)
-    replications = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:media:MediaBackup"]
+    replications = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:media:SourceReplication"]
     # Both modes: the runner reads an AWS media bucket (sync copies; replicate checks and backfills),
     # so its owner gets the read-only half to apply.
     if media and cfg.source.media.endpoint_url is None and cfg.runner.kind == "github-actions":
@@ -245,16 +254,20 @@ def test_media_backup_follows_its_mode(planned, variant):
         assert all(s["Principal"] == {"AWS": runner} and s["Effect"] == "Allow" for s in doc["Statement"])
     else:
         assert "media_source_policy" not in g.outputs
+    assert not [r for c in components for r in g.children(c.urn)]  # the backup stack creates nothing there
     if not media or media.mode == "sync":
-        assert not replications and not [r for c in components for r in g.children(c.urn)]
+        assert not replications
         assert f"{cfg.name}-source" not in {r.name for r in g.of_type(PROVIDER)}
         return
     (rc,) = replications
+    assert rc.retain_on_delete  # destroying the source stack leaves the replication running
     assert rc.inputs["bucket"] == cfg.source.media.bucket
     classes = cfg.media_classes()
     assert [r["filter"]["prefix"] for r in rc.inputs["rules"]] == [c.prefix for c in classes]
     assert len({r["priority"] for r in rc.inputs["rules"]}) == len(classes)
-    store_key = next(r for r in g.of_type(KEY) if r.name == f"{cfg.name}-store-key").outputs["arn"]
+    # the store key by its alias ARN: deterministic, so the source program needs no backup-stack output
+    store_key = f"arn:aws:kms:{cfg.destination.region}:{cfg.destination.account}:alias/deedbox/{cfg.name}/store"
+    assert any(a.inputs["name"] == f"alias/deedbox/{cfg.name}/store" for a in g.of_type("aws:kms/alias:Alias"))
     for rule in rc.inputs["rules"]:
         d = rule["destination"]
         assert d["account"] == cfg.destination.account and d["accessControlTranslation"] == {"owner": "Destination"}
