@@ -14,12 +14,13 @@ def run(*, action: str, config: Path, env_file: Path, format: str, bucket: str |
     cfg = load_config(config)
     env = parse_env_file(env_file)
     results = check(cfg, env, Vault(cfg), push=action == "push")
-    ok = all(r.state == IN_SYNC for r in results)
+    ok = all(r.state == IN_SYNC and r.replicated for r in results)
     recorded = _record(cfg, results, ok, bucket) if action == "verify" else None
     doc = {"action": action, "ok": ok, "recorded": recorded,
-           "keys": [{"key": r.key, "secret": r.secret, "state": r.state, "action": r.action}
-                    for r in results]}
+           "keys": [{"key": r.key, "secret": r.secret, "state": r.state, "action": r.action,
+                     "replicas": dict(r.replicas)} for r in results]}
     lines = [f"{r.key:<28} {r.state:<17}" + (f" {r.action}" if action == "push" else "")
+             + "".join(f" replica {region}: {status}" for region, status in r.replicas)
              for r in results]
     lines.append(("all keys in sync" if ok else "NOT in sync") + (f"; recorded {recorded}" if recorded else ""))
     emit(format, doc, lines)

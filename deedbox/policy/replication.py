@@ -106,3 +106,18 @@ def destination_locked(stack: Stack, settings: dict) -> Iterator[tuple[str, str]
                 yield config.urn, f"replication destination {dest.name} is not versioned"
             if not lock_enabled(dest) or lock_retention(stack, dest)[1] is None:
                 yield config.urn, f"replication destination {dest.name} has no object lock retention"
+
+
+@rule(id="media-replicas-unlocked", severity="medium", level="advisory", scanners=(),
+      description="Replicas of a bucket outside the stack (the platform's media) take the source objects' "
+                  "lock settings, so they are not locked by the store's default retention.",
+      fix="accept it knowingly, or use backups.media.mode: sync (the runner writes media under the store's "
+          "default retention), or enable object lock with a default retention on the media bucket")
+def media_replicas_unlocked(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
+    """Read, not run: S3 replicates an object's own retention; a source object without one (the media
+    bucket has no object lock) arrives without one (AWS S3 user guide, "Object Lock and replication")."""
+    for config in stack.of_type(REPLICATION):
+        if stack.bucket_for(config.props.get("bucket"), config) is None:
+            source = config.get("bucket") or "a bucket outside the stack"
+            yield config.urn, (f"media replicated from {source} lands without object lock retention (replicas "
+                               "keep the source objects' retention, and they have none)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets as pysecrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,18 @@ class KeyResult:
     secret: str
     state: str  # in-sync | drift | missing-in-vault | missing-in-env | not-provisioned
     action: str = "none"  # push: pushed | unchanged | skipped
+    replicas: tuple[tuple[str, str], ...] = ()  # (region, InSync | InProgress | Failed | missing)
+
+    @property
+    def replicated(self) -> bool:
+        """No replica failed or missing (InProgress is a version on its way: fine)."""
+        return all(status in ("InSync", "InProgress") for _, status in self.replicas)
+
+
+def replica_states(described: dict[str, Any], expected: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Pure: each expected replica region's ``ReplicationStatus`` from ``DescribeSecret`` (or missing)."""
+    found = {r.get("Region"): r.get("Status", "unknown") for r in described.get("ReplicationStatus", [])}
+    return tuple((region, str(found.get(region, "missing"))) for region in expected)
 
 
 def classify(env_value: str | None, vault_value: str | None, provisioned: bool,
@@ -76,13 +88,18 @@ class Vault:
         return self._exists(name), None
 
     def _exists(self, name: str) -> bool:
+        return self.describe(name) is not None
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        """``DescribeSecret`` (metadata, never the value); None when the secret does not exist."""
         try:
-            self.sm.describe_secret(SecretId=name)
-            return True
+            return dict(self.sm.describe_secret(SecretId=name))
         except ClientError as err:
             if _code(err) == "ResourceNotFoundException":
-                return False
+                return None
             raise _env_error(err, name) from None
+        except BotoCoreError as err:
+            raise EnvironmentProblem(f"secret {name}: {type(err).__name__}") from None
 
     def write(self, name: str, value: str) -> None:
         try:
@@ -94,6 +111,7 @@ class Vault:
 def check(config: Config, env: dict[str, str], vault: Vault, *, push: bool) -> list[KeyResult]:
     """Classify every configured key; with ``push`` write versions where the env differs."""
     fp = fingerprinter()
+    expected = [config.destination.replica.region] if config.destination.replica else []
     results = []
     for spec in config.backups.secrets.keys if config.backups.secrets else ():
         name = secret_name(config, spec.name)
@@ -107,7 +125,10 @@ def check(config: Config, env: dict[str, str], vault: Vault, *, push: bool) -> l
                 action, state = "pushed", IN_SYNC
             elif state == IN_SYNC:
                 action = "unchanged"
-        results.append(KeyResult(spec.name, name, state, action))
+        replicas: tuple[tuple[str, str], ...] = ()
+        if expected and provisioned:
+            replicas = replica_states(vault.describe(name) or {}, expected)
+        results.append(KeyResult(spec.name, name, state, action, replicas))
     return results
 
 

@@ -22,7 +22,7 @@ def vault(moto_env, s3):
     sm = boto3.client("secretsmanager", endpoint_url=moto_env["AWS_ENDPOINT_URL"], region_name=REGION,
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     for key in KEYS:
-        sm.create_secret(Name=f"deedbox/guild/{key}")  # as the topology provisions them, without a value
+        sm.create_secret(Name=f"deedbox/guild/{key}", AddReplicaRegions=[{"Region": "eu-central-1"}])  # as the topology provisions them, without a value
     bucket = make_bucket(moto_env, s3, "acceptance-secrets")
     return sm, {**moto_env, "DEEDBOX_BUCKET": bucket}, bucket
 

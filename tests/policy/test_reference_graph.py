@@ -32,8 +32,25 @@ def primary(graph: Graph, type_: str) -> str:
     return names[0]
 
 
+# The reference replicates media: its replicas are not locked, which the plan says (advisory).
+BY_DESIGN = {"media-replicas-unlocked"}
+
+
 def failing(graph: Graph) -> set[str]:
-    return {v.policy for v in evaluate(graph) if v.status == "fail"}
+    return {v.policy for v in evaluate(graph) if v.status == "fail"} - BY_DESIGN
+
+
+def test_the_plan_says_media_replicas_are_not_locked(reference, repo_root, tmp_path):
+    from deedbox.commands.plan import record_topology
+    from deedbox.config import load
+
+    verdicts = [v for v in evaluate(reference) if v.policy == "media-replicas-unlocked" and v.status == "fail"]
+    assert len(verdicts) == 1 and verdicts[0].level == "advisory" and "guild-media-prod" in verdicts[0].message
+    sync = tmp_path / "backup.yaml"
+    sync.write_text((repo_root / "backup.yaml").read_text().replace(
+        "    mode: replicate\n", "    mode: sync\n    schedule: rate(12 hours)\n"))
+    graph = record_topology(load(sync))
+    assert not [v for v in evaluate(graph) if v.policy == "media-replicas-unlocked" and v.status == "fail"]
 
 
 def test_reference_passes_every_mandatory_rule(reference):

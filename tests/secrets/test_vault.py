@@ -46,7 +46,7 @@ def vault(aws):
     sm = aws.client("secretsmanager")
     kms = aws.client("kms").create_key()["KeyMetadata"]["KeyId"]
     for key in KEYS:  # as the topology provisions them: CMK, no value yet
-        sm.create_secret(Name=f"deedbox/guild/{key}", KmsKeyId=kms)
+        sm.create_secret(Name=f"deedbox/guild/{key}", KmsKeyId=kms, AddReplicaRegions=[{"Region": "eu-central-1"}])
     return sm
 
 
@@ -107,3 +107,22 @@ def test_unprovisioned_secret_is_not_created(aws, tmp_path, reference_config_pat
     states = {k["key"]: k["state"] for k in json.loads(res.stdout)["keys"]}
     assert states["STRIPE_SECRET_KEY"] == "not-provisioned" and states["SESSION_SECRET"] == "missing-in-env"
     assert aws.client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_verify_fails_when_a_secret_has_no_replica(vault, bucket, tmp_path, reference_config_path, monkeypatch):
+    """The vault replicates to the replica region; a secret whose replica is missing (or failed) is
+    a finding even when its value matches: a regional outage would lose it."""
+    monkeypatch.setenv("DEEDBOX_BUCKET", bucket)
+    values = {k: f"value-of-{k}" for k in KEYS}
+    env = _env_file(tmp_path, **values)
+    cfg = ["--config", str(reference_config_path), "--env-file", str(env), "--format", "json"]
+    assert _run("secrets", "push", *cfg).exit_code == 0
+    res = _run("secrets", "verify", *cfg)
+    assert res.exit_code == 0 and all(k["replicas"] == {"eu-central-1": "InSync"} for k in json.loads(res.stdout)["keys"])
+    vault.remove_regions_from_replication(SecretId=f"deedbox/guild/{KEYS[0]}", RemoveReplicaRegions=["eu-central-1"])
+    res = _run("secrets", "verify", *cfg)
+    assert res.exit_code == 1
+    states = {k["key"]: k["replicas"] for k in json.loads(res.stdout)["keys"]}
+    assert states[KEYS[0]] == {"eu-central-1": "missing"} and states[KEYS[1]] == {"eu-central-1": "InSync"}
+    text = _run("secrets", "verify", *cfg[:-2])
+    assert "replica eu-central-1: missing" in text.stdout and "value-of-" not in text.stdout
