@@ -45,6 +45,8 @@ CHECKOUT: dict[str, list[tuple[str, str]]] = {
     ".github/workflows/deploy.yml": [
         ("      - policies/**\n", PATHS_OF_THE_PACKAGE),
         ("          .venv/bin/pip install -r infra/requirements.txt\n", "          .venv/bin/pip install -e .\n"),
+        ("          .venv/bin/pip install -r infra/requirements.txt  # source\n",
+         "          .venv/bin/pip install -e .  # source\n"),
     ],
 }
 # Files a user's repository gets and this one does not: it publishes the hook (.pre-commit-hooks.yaml).

@@ -41,7 +41,7 @@ def test_pr_workflow_validates_plans_comments_and_fails(repo_root):
 
 
 def test_deploy_workflow_previews_then_applies_with_the_pack(repo_root):
-    steps = _steps(repo_root, "deploy.yml")
+    steps = yaml.safe_load((repo_root / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]["backup"]["steps"]
     pulumi = [s for s in steps if s.get("uses", "").startswith("pulumi/actions")]
     assert [s["with"]["command"] for s in pulumi] == ["preview", "up"]
     assert all(s["with"]["policyPacks"] == "policies/" for s in pulumi)
@@ -49,3 +49,18 @@ def test_deploy_workflow_previews_then_applies_with_the_pack(repo_root):
     assert aws and aws[0] < steps.index(pulumi[0])
     doc = yaml.safe_load((repo_root / ".github" / "workflows" / "deploy.yml").read_text())
     assert doc["permissions"]["id-token"] == "write"
+
+
+def test_deploy_workflow_uses_one_credential_per_program(repo_root):
+    """The backup stack with the destination account's deployer, the source program with the
+    platform's, in separate jobs: no job holds both."""
+    jobs = yaml.safe_load((repo_root / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
+    roles = {name: [s["with"]["role-to-assume"] for s in job["steps"]
+                    if s.get("uses", "").startswith("aws-actions/configure-aws-credentials")]
+             for name, job in jobs.items()}
+    assert roles == {"backup": ["${{ vars.DEEDBOX_DEPLOY_ROLE_ARN }}"],
+                     "source": ["${{ vars.DEEDBOX_SOURCE_DEPLOY_ROLE_ARN }}"]}
+    source = jobs["source"]
+    assert source["needs"] == "backup"
+    (up,) = [s for s in source["steps"] if s.get("uses", "").startswith("pulumi/actions")]
+    assert up["with"]["work-dir"] == "infra/source" and up["with"]["policyPacks"].endswith("/policies")
