@@ -10,8 +10,10 @@
     ├── EnvironmentProblem       missing credentials, unreachable service, no bucket (2)
     │   ├── ConvexError          the Convex API refused or failed a request
     │   │   ├── ConvexAuthError  401/403: the key is missing, wrong or lacks a permission
-    │   │   └── ConvexNotFound   404: wrong deployment URL or unknown export
+    │   │   ├── ConvexNotFound   404: wrong deployment URL or unknown export
+    │   │   └── ImportRejected   the import ran and Convex refused it (state failed)
     │   └── StorageError         the backup bucket refused or failed a request
+    │       └── ObjectMissing    404: the key or version is not there
     └── SnapshotError            a snapshot ZIP is corrupt, truncated or inconsistent (1)
 
 ``deedbox.cli`` maps every ``DeedboxError`` to its ``exit_code`` and prints its message on one
@@ -69,6 +71,14 @@ class ConvexNotFound(ConvexError):
 
 class StorageError(EnvironmentProblem):
     """The backup store (S3) refused or failed a request."""
+
+
+class ObjectMissing(StorageError):
+    """404 from S3: the key (or the version asked for) is not in the bucket: a finding, not an outage."""
+
+
+class ImportRejected(ConvexError):
+    """Convex ran the import and refused it (its state is ``failed``): nothing was written."""
 
 
 class SnapshotError(DeedboxError):

@@ -3,7 +3,9 @@
 - backend: the newest *complete* snapshot (incomplete folders are counted, never used);
 - media: the newest successful ``records/media-sync`` record (a sync or a replication check);
 - secrets: the newest successful ``records/secrets-verify`` record, against
-  ``backups.secrets.max_verify_age_hours``.
+  ``backups.secrets.max_verify_age_hours``;
+- and, beside the classes, multipart uploads left open for over an hour under deedbox's prefixes
+  (a killed export; the lifecycle rule aborts them after 7 days, until then they cost storage).
 
 A class is ``fresh`` when its newest good evidence is at most its limit old; no evidence at all
 is ``missing`` (and stale). ``assess`` is pure; ``collect`` does the reads.
@@ -12,9 +14,10 @@ is ``missing`` (and stale). ``assess`` is pure; ``collect`` does the reads.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from deedbox.bucket.client import BucketClient
+from deedbox.bucket.layout import PREFIXES
 from deedbox.bucket.records import newest_record
 from deedbox.bucket.snapshots import format_ts, list_snapshots
 from deedbox.config.model import Config
@@ -52,6 +55,28 @@ def collect(config: Config, store: BucketClient, now: datetime | None = None) ->
         out.append(_record_status(store, "secrets", "secrets-verify",
                                   config.backups.secrets.max_verify_age_hours, now))
     return out
+
+
+STALE_UPLOAD = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    key: str
+    initiated: str
+    age_hours: float
+
+
+def open_uploads(store: BucketClient, now: datetime | None = None) -> list[OpenUpload]:
+    """Multipart uploads under deedbox's prefixes started more than an hour ago."""
+    found = [(k, when) for prefix in PREFIXES.values() for k, _, when in store.multipart_uploads(prefix)]
+    return stale_uploads(found, now or datetime.now(UTC))
+
+
+def stale_uploads(found: list[tuple[str, datetime]], now: datetime) -> list[OpenUpload]:
+    """Pure: the uploads older than ``STALE_UPLOAD`` (a running export's own upload is younger)."""
+    return [OpenUpload(k, format_ts(when), round((now - when).total_seconds() / 3600, 2))
+            for k, when in sorted(found) if now - when > STALE_UPLOAD]
 
 
 def _backend(config: Config, store: BucketClient, now: datetime) -> ClassStatus:

@@ -1,8 +1,12 @@
 """Verify a stored snapshot against its manifest (restic's ``check``, structure vs read-data).
 
-Structure (default, cheap): the manifest parses; the object exists in the version the manifest
-names; its size and the checksum S3 reports match the manifest; no newer version of the object
-hides behind it. ``read_data``: stream the object (that version) and recompute its SHA-256, then
+Structure (default, cheap): **every key of the folder was written exactly once** (a second version
+or a delete marker on ``snapshot.zip``, ``manifest.json`` or anything else there is tampering:
+deedbox writes each once, conditionally, and the bucket policy denies the runner anything else);
+the manifest is read by its *first* version; the snapshot version it names is the first; its size
+and the checksum S3 reports match the manifest. A forgery written as new versions of both objects,
+however consistent, is therefore refused. This is the one routine ``verify``, ``restore record``,
+``restore full`` and the drill use (``deedbox.restore.common.verified_snapshot``). ``read_data``: stream the object (that version) and recompute its SHA-256, then
 re-read the ZIP and compare the whole summary per table (count, digest, number) and per field.
 Every difference becomes one line in ``problems``; nothing here raises for a mismatch.
 """
@@ -15,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deedbox.bucket.client import BucketClient
-from deedbox.bucket.manifest import Manifest
-from deedbox.bucket.snapshots import SnapshotRef, load_manifest
+from deedbox.bucket.client import BucketClient, VersionInfo
+from deedbox.bucket.manifest import Manifest, parse_manifest
+from deedbox.bucket.snapshots import SnapshotRef
 from deedbox.convex.snapshot import summarize
-from deedbox.errors import CheckFailed, SnapshotError, StorageError
+from deedbox.errors import CheckFailed, ObjectMissing, SnapshotError
 
 
 @dataclass
@@ -31,17 +35,42 @@ class VerifyResult:
 
 def verify_snapshot(store: BucketClient, ref: SnapshotRef, *, read_data: bool) -> VerifyResult:
     """Check ``ref``; ``ok`` is True only if nothing differs."""
+    history = store.history(ref.prefix)  # an outage is an environment problem (exit 2), not a finding
+    problems = tampering(history)
+    first = _first_version(history.get(ref.manifest_key, []))
     try:
-        manifest = load_manifest(store, ref)
-    except (CheckFailed, StorageError) as err:
-        return VerifyResult(False, [str(err)], None)
-    problems = structure_problems(store, manifest)
+        manifest = parse_manifest(store.get_bytes(ref.manifest_key, first), key=ref.manifest_key)
+    except (CheckFailed, ObjectMissing) as err:
+        return VerifyResult(False, [*problems, str(err)], None)
     key = manifest.object.key
     if key != ref.snapshot_key:  # a manifest copied into another folder vouches for nothing
         problems.append(f"manifest of {ref.prefix} describes {key}, not this folder's {ref.snapshot_key}")
+    snapshot_first = _first_version(history.get(ref.snapshot_key, []))
+    if snapshot_first and manifest.object.version_id and manifest.object.version_id not in (snapshot_first, "null"):
+        problems.append(f"{ref.snapshot_key}: the manifest names version {manifest.object.version_id}, not the "
+                        f"first one written ({snapshot_first})")
+    problems += structure_problems(store, manifest)
     if read_data and not any(p.startswith("missing") for p in problems):
         problems += data_problems(store, manifest)
     return VerifyResult(not problems, problems, manifest)
+
+
+def tampering(history: dict[str, list[VersionInfo]]) -> list[str]:
+    """Pure: one line per key of a snapshot folder that was written more than once or deleted."""
+    problems = []
+    for key, entries in sorted(history.items()):
+        markers = [e.version_id for e in entries if e.delete_marker]
+        versions = [e.version_id for e in entries if not e.delete_marker]
+        if markers:
+            problems.append(f"tampering: {key} has a delete marker ({', '.join(markers)})")
+        if len(versions) > 1:
+            problems.append(f"tampering: {key} was written {len(versions)} times (versions {', '.join(versions)}); "
+                            "deedbox writes it once")
+    return problems
+
+
+def _first_version(entries: list[VersionInfo]) -> str | None:
+    return next((e.version_id for e in entries if not e.delete_marker), None)
 
 
 def structure_problems(store: BucketClient, manifest: Manifest) -> list[str]:
@@ -49,7 +78,7 @@ def structure_problems(store: BucketClient, manifest: Manifest) -> list[str]:
     key, version = obj.key, obj.version_id
     try:
         head = store.head(key, version)
-    except StorageError:
+    except ObjectMissing:
         return [f"missing: {key} (version {version}) is not in the bucket"]
     problems = []
     if head.size != obj.size:
@@ -58,9 +87,6 @@ def structure_problems(store: BucketClient, manifest: Manifest) -> list[str]:
         problems.append(f"{key}: stored checksum {head.checksum or 'none'} != manifest's")
     if version and head.version_id != version:
         problems.append(f"{key}: version {head.version_id} != manifest {version}")
-    newest = store.versions(key)
-    if version and version != "null" and newest and newest[0] != version:
-        problems.append(f"{key}: a newer version ({newest[0]}) was written after the manifest's")
     return problems
 
 
@@ -81,12 +107,19 @@ def data_problems(store: BucketClient, manifest: Manifest) -> list[str]:
 
 
 def _download_hashing(store: BucketClient, key: str, version: str | None, path: Path) -> str:
-    sha = hashlib.sha256()
-    with store.open(key, version) as body, path.open("wb") as out:
-        while chunk := body.read(1024 * 1024):
-            sha.update(chunk)
+    state = {"sha": hashlib.sha256()}
+    with path.open("wb") as out:
+        def sink(chunk: bytes) -> None:
+            state["sha"].update(chunk)
             out.write(chunk)
-    return sha.hexdigest()
+
+        def restart() -> None:  # a cut body: start again, from nothing
+            out.seek(0)
+            out.truncate()
+            state["sha"] = hashlib.sha256()
+
+        store.read_into(key, version, sink, restart)
+    return state["sha"].hexdigest()
 
 
 def compare_summaries(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:

@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import RetriesExceededError as S3TransferRetriesExceededError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, IncompleteReadError, ResponseStreamingError
+from urllib3.exceptions import ProtocolError
 
 from deedbox.bucket.locate import resolve_bucket
 from deedbox.config.model import Config
-from deedbox.errors import StorageError
+from deedbox.errors import ObjectMissing, StorageError
 
 MiB = 1024 * 1024
 PART_SIZE = 8 * MiB
@@ -80,6 +82,15 @@ class ObjectInfo:
     size: int
     last_modified: datetime
     etag: str
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One entry of a key's history: a version, or a delete marker."""
+
+    version_id: str
+    last_modified: datetime
+    delete_marker: bool
 
 
 @dataclass(frozen=True)
@@ -212,16 +223,31 @@ class BucketClient:
 
     def _put_small(self, key: str, data: bytes, content_type: str, metadata: dict) -> PutResult:
         digest = hashlib.sha256(data)
+        checksum = base64.b64encode(digest.digest()).decode()
         self._guarded.add(key)
         try:
             resp = self._call(self.s3.put_object, key, Bucket=self.bucket, Key=key, Body=data,
                               ContentType=content_type, Metadata=metadata,
-                              ChecksumAlgorithm="SHA256",
-                              ChecksumSHA256=base64.b64encode(digest.digest()).decode())
+                              ChecksumAlgorithm="SHA256", ChecksumSHA256=checksum)
+        except StorageError as err:
+            ours = self._if_ours(key, err, len(data), checksum)  # a retry after a lost answer
+            return PutResult(key, len(data), digest.hexdigest(), ours, checksum)
         finally:
             self._guarded.discard(key)
-        return PutResult(key, len(data), digest.hexdigest(), resp.get("VersionId"),
-                         base64.b64encode(digest.digest()).decode())
+        return PutResult(key, len(data), digest.hexdigest(), resp.get("VersionId"), checksum)
+
+    def _if_ours(self, key: str, err: StorageError, size: int, checksum: str) -> str | None:
+        """After a 412 on our own conditional write: botocore retried a request whose answer was
+        lost, and the first attempt stored the object. If the one version there is exactly what we
+        sent (size and SHA-256), the write succeeded: its version id. Otherwise re-raise ``err``."""
+        if "appeared during the upload" not in str(err):
+            raise err
+        if len(self.versions(key)) > 1:
+            raise err
+        head = self.head(key)
+        if head.size != size or not checksums_match(head.checksum, checksum):
+            raise err
+        return head.version_id
 
     def _put_stream(self, key: str, raw: BinaryIO, content_type: str, metadata: dict,
                     progress: Callable[[int], None] | None, config: TransferConfig,
@@ -232,6 +258,12 @@ class BucketClient:
         try:
             self._call(self.s3.upload_fileobj, key, reader, self.bucket, key,
                        ExtraArgs=extra, Config=config)
+        except StorageError as err:
+            self.abort_uploads(key)
+            self._if_ours(key, err, reader.size, reader.expected_checksum())
+        except BaseException:  # a failure, Ctrl-C or SIGTERM: leave no upload of ours open
+            self.abort_uploads(key)
+            raise
         finally:
             self._guarded.discard(key)
         head = self.head(key)
@@ -277,8 +309,31 @@ class BucketClient:
             raise StorageError(f"s3://{self.bucket}/{key}: {err}") from None
 
     def get_bytes(self, key: str, version_id: str | None = None) -> bytes:
-        with self.open(key, version_id=version_id) as body:
-            return body.read()
+        chunks: builtins.list[bytes] = []
+        self.read_into(key, version_id, chunks.append, chunks.clear)
+        return b"".join(chunks)
+
+    def read_into(self, key: str, version_id: str | None, sink: Callable[[bytes], object],
+                  restart: Callable[[], object], *, attempts: int = 3) -> None:
+        """Stream the object into ``sink``; a body cut short is retried from the start (``restart``).
+
+        Through ``StreamingBody.read``, which checks the length S3 announced and raises
+        ``IncompleteReadError`` when the body ends early (its ``with`` form hands out the raw
+        urllib3 stream, which does not: a cut body would read as a short, "complete" one).
+        """
+        for attempt in range(1, attempts + 1):
+            body = self.open(key, version_id=version_id)
+            try:
+                while chunk := body.read(1024 * 1024):
+                    sink(chunk)
+                return
+            except (IncompleteReadError, ResponseStreamingError, ProtocolError) as err:
+                if attempt == attempts:
+                    raise StorageError(f"s3://{self.bucket}/{key}: the body was cut short {attempts} times "
+                                       f"({type(err).__name__})") from None
+                restart()
+            finally:
+                body.close()
 
     def open(self, key: str, version_id: str | None = None) -> BinaryIO:
         """A streaming body (close it); reads the given version when one is named."""
@@ -287,8 +342,11 @@ class BucketClient:
 
     def download(self, key: str, path: Path, version_id: str | None = None) -> Path:
         extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
-        self._call(self.s3.download_file, key, self.bucket, key, str(path), ExtraArgs=extra,
-                   Config=TRANSFER)
+        try:
+            self._call(self.s3.download_file, key, self.bucket, key, str(path), ExtraArgs=extra,
+                       Config=TRANSFER)
+        except S3TransferRetriesExceededError as err:  # s3transfer's own retries of cut bodies ran out
+            raise StorageError(f"s3://{self.bucket}/{key}: download failed after retries ({err})") from None
         return Path(path)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
@@ -302,6 +360,48 @@ class BucketClient:
             raise _storage_error(err, self.bucket, prefix) from None
         except BotoCoreError as err:
             raise StorageError(f"s3://{self.bucket}/{prefix}: {err}") from None
+
+    def multipart_uploads(self, prefix: str = "") -> builtins.list[tuple[str, str, datetime]]:
+        """Open multipart uploads under ``prefix``: ``(key, upload id, initiated)``."""
+        out: builtins.list[tuple[str, str, datetime]] = []
+        pages = self.s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                out += [(u["Key"], u["UploadId"], u["Initiated"]) for u in page.get("Uploads", ())]
+        except ClientError as err:
+            raise _storage_error(err, self.bucket, prefix) from None
+        except BotoCoreError as err:
+            raise StorageError(f"s3://{self.bucket}/{prefix}: {err}") from None
+        return out
+
+    def abort_uploads(self, key: str) -> int:
+        """Abort every open multipart upload of exactly ``key`` (ours: the write failed); best effort."""
+        aborted = 0
+        try:
+            for found, upload_id, _ in self.multipart_uploads(key):
+                if found == key:
+                    self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                    aborted += 1
+        except (StorageError, ClientError, BotoCoreError):
+            pass  # the lifecycle rule aborts what is left after 7 days; status reports it meanwhile
+        return aborted
+
+    def history(self, prefix: str) -> dict[str, builtins.list[VersionInfo]]:
+        """Every version and delete marker of every key under ``prefix``, oldest first per key."""
+        out: dict[str, builtins.list[VersionInfo]] = {}
+        pages = self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                for v in page.get("Versions", ()):
+                    out.setdefault(v["Key"], []).append(VersionInfo(v["VersionId"], v["LastModified"], False))
+                for m in page.get("DeleteMarkers", ()):
+                    out.setdefault(m["Key"], []).append(VersionInfo(m["VersionId"], m["LastModified"], True))
+        except ClientError as err:
+            raise _storage_error(err, self.bucket, prefix) from None
+        except BotoCoreError as err:
+            raise StorageError(f"s3://{self.bucket}/{prefix}: {err}") from None
+        # S3 lists newest first; a stable sort by time keeps that order reversed for equal times
+        return {k: sorted(reversed(vs), key=lambda v: v.last_modified) for k, vs in out.items()}
 
     def versions(self, key: str) -> builtins.list[str]:
         """Version ids of exactly ``key``, newest first (empty if the bucket is unversioned)."""
@@ -341,7 +441,7 @@ def _storage_error(err: ClientError, bucket: str, key: str) -> StorageError:
         return StorageError(f"refusing to overwrite s3://{bucket}/{key}: it appeared during the upload")
     if code in ("NoSuchBucket",):
         return StorageError(f"bucket {bucket!r} does not exist (check --bucket / DEEDBOX_BUCKET)")
-    if code in ("404", "NoSuchKey", "NotFound"):
-        return StorageError(f"s3://{bucket}/{key} does not exist")
+    if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+        return ObjectMissing(f"s3://{bucket}/{key} does not exist")
     message = err.response.get("Error", {}).get("Message", "")
     return StorageError(f"s3://{bucket}/{key}: {code} {message}".strip())

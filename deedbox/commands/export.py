@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deedbox.commands.output import emit, load_config, progress_bar
+from deedbox.commands.output import emit, load_config, progress_bar, sigterm_interrupts
 
 
 def run(*, config: Path, from_zip: Path | None, reason: str, bucket: str | None, format: str) -> int:
@@ -17,7 +17,7 @@ def run(*, config: Path, from_zip: Path | None, reason: str, bucket: str | None,
     warnings = store.protection_warnings()
     for warning in warnings:
         sys.stderr.write(f"deedbox: warning: s3://{store.bucket}: {warning}\n")
-    with progress_bar() as progress:
+    with progress_bar() as progress, sigterm_interrupts():
         manifest = export_snapshot(cfg, store, from_zip=from_zip, reason=reason, progress=progress)
     obj, snap = manifest.object, manifest.snapshot
     docs = sum(t["count"] for t in manifest.tables)

@@ -53,3 +53,24 @@ def progress_bar(enabled: bool | None = None) -> Iterator[Callable[[str, int, in
 
     with bar:
         yield advance
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, ``kill``) behaves like Ctrl-C while the block runs, so the
+    write in progress is cleaned up (its multipart upload aborted) and the exit is 130."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

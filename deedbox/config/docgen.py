@@ -21,8 +21,10 @@ YAML_RULES = {
     "yaml.alias": "Aliases expand past 10,000 nodes (billion laughs), or an alias contains itself.",
     "yaml.root": "The top level is a list or a single value instead of a mapping.",
     "yaml.key": "A key is a list or mapping instead of a plain scalar.",
-    "yaml.tag": "An application-specific tag such as `!secret` (only standard YAML types are allowed).",
-    "yaml.depth": "Mappings and lists nested deeper than 64 levels.",
+    "yaml.tag": "An application-specific tag such as `!secret` (only standard YAML types are allowed), or a standard tag on a value it cannot hold (`!!int abc`).",
+    "yaml.depth": "Mappings and lists nested deeper than 64 levels (reported at the first node below the limit).",
+    "yaml.control-character": "A control or non-printable character (NUL, BEL, ESC, DEL, ...) anywhere in the file, reported by its code point (`U+0000`) at its line and column; the text around it is never shown.",
+    "yaml.number": "A number written with more than 100 characters (never converted; reported at the number).",
     "yaml.merge": "A merge key (`<<`) whose value is not a mapping or a list of mappings.",
 }
 SCHEMA_RULES = {

@@ -23,13 +23,29 @@ from typing import Any
 
 MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
 DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], 1)}
-_RATE = re.compile(r"rate\((\d+) ([a-z]+)\)")
+_RATE = re.compile(r"rate\(([0-9]+) ([a-z]+)\)")
 _UNITS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 HORIZON_YEARS = 4
 
 
 class ScheduleError(ValueError):
     """The expression does not parse; the message says what is wrong (safe to show)."""
+
+
+MAX_DIGITS = 9  # no field needs more; int() refuses over 4,300 and would raise a bare ValueError
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts ``²``, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+def _whole(text: str, what: str) -> int:
+    if not _is_number(text):
+        raise ScheduleError(f"{what}: {text[:12]!r} is not a whole number")
+    if len(text) > MAX_DIGITS:
+        raise ScheduleError(f"{what}: a {len(text)}-digit number is out of range")
+    return int(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +77,7 @@ def parse_rate(expression: str) -> float:
     m = _RATE.fullmatch(expression)
     if not m:
         raise ScheduleError("rate must be `rate(N unit)` with a whole number N and unit minute(s), hour(s) or day(s)")
-    n, unit = int(m.group(1)), m.group(2)
+    n, unit = _whole(m.group(1), "rate value"), m.group(2)
     if n < 1:
         raise ScheduleError("rate value must be at least 1")
     base = unit[:-1] if unit.endswith("s") else unit
@@ -81,7 +97,7 @@ _SPEC = {  # name: (low, high, names)
 
 def _number(token: str, name: str) -> int:
     low, high, names = _SPEC[name]
-    value = names.get(token.upper()) if token.upper() in names else (int(token) if token.isdigit() else None)
+    value = names.get(token.upper()) if token.upper() in names else (_whole(token, name) if _is_number(token) else None)
     if value is None:
         raise ScheduleError(f"{name}: {token[:12]!r} is not a number{' or name' if names else ''}")
     if not low <= value <= high:
@@ -92,9 +108,9 @@ def _number(token: str, name: str) -> int:
 def _range(part: str, name: str) -> set[int]:
     low, high, _ = _SPEC[name]
     base, _, step_text = part.partition("/")
-    if step_text and (not step_text.isdigit() or int(step_text) < 1):
+    if step_text and (not _is_number(step_text) or _whole(step_text, name) < 1):
         raise ScheduleError(f"{name}: step {step_text[:12]!r} must be a positive whole number")
-    step = int(step_text) if step_text else 1
+    step = _whole(step_text, name) if step_text else 1
     if base == "*":
         start, end = low, high
     elif "-" in base:
@@ -115,11 +131,11 @@ def _day_special(part: str, name: str, out: dict) -> bool:
             out["last"] = True
         elif part == "LW":
             out["last_weekday"] = True
-        elif re.fullmatch(r"L-\d+", part):
-            out["last"], out["last_offset"] = True, int(part[2:])
+        elif re.fullmatch(r"L-[0-9]+", part):
+            out["last"], out["last_offset"] = True, _whole(part[2:], name)
             if out["last_offset"] > 30:
                 raise ScheduleError("day-of-month: L-N needs N at most 30")
-        elif re.fullmatch(r"\d+W", part):
+        elif re.fullmatch(r"[0-9]+W", part):
             out.setdefault("weekday_near", set()).add(_number(part[:-1], name))
         else:
             return False
@@ -129,7 +145,7 @@ def _day_special(part: str, name: str, out: dict) -> bool:
             out.setdefault("values", set()).add(7)
         elif re.fullmatch(r"[A-Za-z0-9]+L", part):
             out.setdefault("last_of", set()).add(_number(part[:-1], name))
-        elif re.fullmatch(r"[A-Za-z0-9]+#\d", part):
+        elif re.fullmatch(r"[A-Za-z0-9]+#[0-9]", part):
             day, n = part.split("#")
             if not 1 <= int(n) <= 5:
                 raise ScheduleError("day-of-week: the number after # must be 1-5")

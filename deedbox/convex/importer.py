@@ -28,7 +28,7 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from deedbox.convex.transport import Transport
-from deedbox.errors import ConvexError
+from deedbox.errors import ConvexError, ImportRejected
 
 Query = Callable[[str, dict[str, Any]], Any]  # ConvexClient.query: path, args -> value
 QUERY_IMPORT = "_system/cli/queryImport"
@@ -55,7 +55,8 @@ def import_chunked(transport: Transport, query: Query, fp: IO[bytes], *, mode: s
     """Upload, confirm and wait; the number of documents written (files are not counted)."""
     if mode not in MODES:
         raise ValueError(f"unknown import mode {mode!r}")
-    token = transport.call("POST", "/api/import/start_upload", idempotent=False).json()["uploadToken"]
+    # starting an upload writes nothing: a retried start only leaves an unused token
+    token = transport.call("POST", "/api/import/start_upload", idempotent=True).json()["uploadToken"]
     size = part_size(size_of(fp))
     parts, number = [], 1
     while chunk := fp.read(size):
@@ -82,7 +83,7 @@ def _wait(transport: Transport, query: Query, import_id: str, *, deadline_s: flo
         if name == "completed":
             return _written(state)
         if name == "failed":
-            raise ConvexError(f"Convex import failed: {_one_line(state.get('error_message'))}")
+            raise ImportRejected(f"Convex import failed: {_one_line(state.get('error_message'))}")
         if name == "waiting_for_confirmation" and not confirmed:
             transport.call("POST", "/api/perform_import", json={"importId": import_id}, idempotent=False).close()
             confirmed = True

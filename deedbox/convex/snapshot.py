@@ -5,7 +5,19 @@ documents are streamed line by line, never a whole table. For each user table it
 document count and an order- and encoding-independent digest (see ``deedbox.convex.canonical``);
 for file storage the number of files and their bytes, after checking each blob's size and sha256
 against ``_storage/documents.jsonl``. Components are the non-root component paths (``"a"``,
-``"a/b"``). ``find_document`` streams only the one table it needs and stops at the match.
+``"a/b"``). ``find_document`` streams only the one table it needs and parses only the lines that
+hold the wanted id.
+
+Hostile snapshots (see ``deedbox.convex.zipio`` for the ZIP layer) end in one ``SnapshotError``
+line naming the entry and line, never another exception: besides what the ZIP layer refuses, a
+table (or ``_storage``) holding the same ``_id`` twice, and a table listed twice in ``_tables``,
+are refused (Convex's import refuses both too: ``DuplicateId``, ``DuplicateTableName`` in
+crates/application/src/snapshot_import/mod.rs), because the manifest could then describe another
+copy than the one a restore imports. Duplicate ids are found with a set of 64-bit keyed hashes of the ids of the table being
+read (about 70 bytes a document, e.g. ~70 MB for a table of a million documents, freed after the
+table); a hash seen twice is confirmed by re-reading the table up to that line, so a collision
+(odds ~n^2/2^65) never refuses a good snapshot. ``find_document`` reads its table to the end, so
+a second copy of the wanted document is refused there too.
 """
 
 from __future__ import annotations
@@ -13,8 +25,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,9 +101,12 @@ def _read_tables(reader: zipio.Reader, comp: zipio.Component) -> dict[str, int]:
     tables: dict[str, int] = {}
     for number, _, row in reader.json_lines(comp.tables_entry):
         if not isinstance(row, dict) or not isinstance(row.get("name"), str) \
-                or not isinstance(row.get("id"), int):
+                or not isinstance(row.get("id"), int) or isinstance(row.get("id"), bool):
             raise SnapshotError(f"{comp.tables_entry} line {number}: expected {{name, id}}")
-        tables[row["name"]] = row["id"]
+        name, table_number = row["name"], row["id"]
+        if name in tables:  # Convex's import: DuplicateTableName (snapshot_import/mod.rs)
+            raise SnapshotError(f"{comp.tables_entry} line {number}: table {zipio.show(name)} is listed twice")
+        tables[name] = table_number
     return tables
 
 
@@ -108,9 +123,21 @@ def _read_schema(reader: zipio.Reader, entry: str | None, table: str) -> _Schema
     """
     if entry is None:
         return _Schema("legacy", [], LegacyTyper(None))
-    numbered = [(n, line.decode("utf-8")) for n, line in reader.lines(entry)]
+    numbered: list[tuple[int, str]] = []
+    for n, line in reader.lines(entry):
+        try:
+            numbered.append((n, line.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise SnapshotError(f"invalid UTF-8 in {entry} line {n}") from None
+    try:
+        return _legacy_or_uniform(numbered, entry, table)
+    except RecursionError:  # a shape or context deeper than the parsers can follow
+        raise SnapshotError(f"{entry}: a shape nested too deeply to read") from None
+
+
+def _legacy_or_uniform(numbered: list[tuple[int, str]], entry: str, table: str) -> _Schema:
     lines = [text for _, text in numbered]
-    first = _json_or_text(lines[0]) if lines else None
+    first = _json_or_text(lines[0], entry, 1) if lines else None
     if first == "uniform":
         return _Schema("uniform", lines)
     shape = None
@@ -125,21 +152,23 @@ def _read_schema(reader: zipio.Reader, entry: str | None, table: str) -> _Schema
                     "no schema", table)
     overrides: dict[str, Any] = {}
     for number, text in numbered[1:]:
-        row = _json_or_text(text)
+        row = _json_or_text(text, entry, number)
         try:
             if not isinstance(row, dict) or len(row) != 1:
                 raise ValueError("override line should be an object with one item")
             ((doc_id, context),) = row.items()
             decode_id(doc_id)
             overrides[doc_id] = parse_context(context)
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             log.warning("table %s: generated_schema line %d ignored: %s", table, number, err)
     return _Schema("legacy", lines, LegacyTyper(shape, overrides, fallback=shape is None))
 
 
-def _json_or_text(text: str) -> Any:
+def _json_or_text(text: str, entry: str, number: int) -> Any:
     try:
-        return json.loads(text)
+        return zipio.decode_json(text)
+    except zipio.NestingError:
+        raise SnapshotError(zipio.nesting_message(entry, number)) from None
     except ValueError:
         return text
 
@@ -147,21 +176,56 @@ def _json_or_text(text: str) -> Any:
 def _digest_table(reader: zipio.Reader, entry: str, table: str, number: int,
                   schema: _Schema) -> Digest:
     digest = Digest()
+    seen: set[int] = set()
     for line_no, line, doc in reader.json_lines(entry):
         if not isinstance(doc, dict):
             raise SnapshotError(f"{entry} line {line_no}: a document must be a JSON object")
-        _check_id(doc.get("_id"), table, number, entry, line_no)
+        doc_id = _check_id(doc.get("_id"), table, number, entry, line_no)
+        key = _id_key(doc_id)
+        if key in seen:
+            _refuse_duplicate(reader, entry, doc_id, line_no)
+        seen.add(key)
         try:
             if schema.typer is None:
                 digest.add(canonical_uniform(line, doc))
             else:
                 digest.add(canonical_legacy(doc, schema.typer))
         except (ValueError, TypeError, struct.error, binascii.Error) as err:
-            raise SnapshotError(f"{entry} line {line_no}: value not valid in Convex: {err}") from None
+            raise SnapshotError(f"{entry} line {line_no}: value not valid in Convex: "
+                                f"{zipio.show(str(err))}") from None
+        except RecursionError:
+            raise SnapshotError(f"{entry} line {line_no}: a value or shape nested too deeply to read") from None
     if schema.typer is not None and schema.typer.untyped:
         log.warning("table %s: %d values of undetermined type digested as raw JSON",
                     table, schema.typer.untyped)
     return digest
+
+
+_ID_KEY = os.urandom(16)  # keyed: nobody can choose ids whose hashes collide
+
+
+def _id_key(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8, key=_ID_KEY).digest(), "little")
+
+
+def _refuse_duplicate(reader: zipio.Reader, entry: str, doc_id: str, line_no: int) -> None:
+    """Raise if an earlier line of ``entry`` has ``_id`` ``doc_id`` (a hash was seen twice)."""
+    first = _first_line_with(reader, entry, doc_id, before=line_no)
+    if first is not None:
+        raise SnapshotError(f"{entry} line {line_no}: duplicate _id {doc_id} (also on line {first}): "
+                            "a restore could import either copy")
+
+
+def _first_line_with(reader: zipio.Reader, entry: str, doc_id: str, *, before: int) -> int | None:
+    needle = doc_id.encode("ascii")
+    for line_no, line in zipio.Reader(reader.zf).lines(entry):
+        if line_no >= before:
+            return None
+        if needle in line:
+            doc = zipio.parse_json(line, entry, line_no)
+            if isinstance(doc, dict) and doc.get("_id") == doc_id:
+                return line_no
+    return None
 
 
 def _table_of(doc_id: object) -> int:
@@ -171,7 +235,8 @@ def _table_of(doc_id: object) -> int:
     return decode_id(doc_id)[0]
 
 
-def _check_id(doc_id: object, table: str, number: int, entry: str, line_no: int) -> None:
+def _check_id(doc_id: object, table: str, number: int, entry: str, line_no: int) -> str:
+    """The document's valid ``_id`` of this table, or a SnapshotError."""
     try:
         found = _table_of(doc_id)
     except ValueError:
@@ -179,6 +244,8 @@ def _check_id(doc_id: object, table: str, number: int, entry: str, line_no: int)
     if found != number:
         raise SnapshotError(
             f"table {table} (number {number}) holds _id {doc_id} of table number {found}")
+    assert isinstance(doc_id, str)  # _table_of refuses anything else
+    return doc_id
 
 
 def _storage(reader: zipio.Reader, comp: zipio.Component) -> tuple[int, int]:
@@ -193,10 +260,13 @@ def _storage(reader: zipio.Reader, comp: zipio.Component) -> tuple[int, int]:
         if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
             raise SnapshotError(f"{comp.storage_entry} line {line_no}: expected a file document")
         sid = doc["_id"]
+        if sid in seen:
+            raise SnapshotError(f"{comp.storage_entry} line {line_no}: duplicate _id {zipio.show(sid)}: "
+                                "storage file listed twice")
         info = comp.blobs.get(sid)
         if info is None:
-            raise SnapshotError(f"storage file {sid} is listed but missing from the snapshot")
-        _check_blob(reader, info, doc)
+            raise SnapshotError(f"storage file {zipio.show(sid)} is listed but missing from the snapshot")
+        _check_blob(reader, info, doc, comp.storage_entry, line_no)
         seen.add(sid)
         count += 1
         total += info.file_size
@@ -206,16 +276,23 @@ def _storage(reader: zipio.Reader, comp: zipio.Component) -> tuple[int, int]:
     return count, total
 
 
-def _check_blob(reader: zipio.Reader, info: Any, doc: dict) -> None:
+def _check_blob(reader: zipio.Reader, info: Any, doc: dict, entry: str, line_no: int) -> None:
+    declared = doc.get("size")
+    want = doc.get("sha256")
+    try:
+        expected_size = None if declared is None else int(declared)
+        expected_sha = base64.b64decode(want) if isinstance(want, str) else None
+    except (ValueError, TypeError, OverflowError, binascii.Error):
+        raise SnapshotError(f"{entry} line {line_no}: size or sha256 of storage file "
+                            f"{info.filename} is not readable") from None
     sha = hashlib.sha256()
     size = 0
     for chunk in reader.chunks(info.filename):
         sha.update(chunk)
         size += len(chunk)
-    if doc.get("size") is not None and int(doc["size"]) != size:
-        raise SnapshotError(f"storage file {info.filename} is {size} bytes, documents say {doc['size']}")
-    want = doc.get("sha256")
-    if isinstance(want, str) and base64.b64decode(want) != sha.digest():
+    if expected_size is not None and expected_size != size:
+        raise SnapshotError(f"storage file {info.filename} is {size} bytes, documents say {declared}")
+    if expected_sha is not None and expected_sha != sha.digest():
         raise SnapshotError(f"storage file {info.filename} does not match its sha256")
 
 
@@ -277,10 +354,16 @@ def find_document(source: Any, *, table: str, doc_id: str,
             raise UsageError(f"id {doc_id} belongs to table number {wanted_number}, "
                              f"but table {table} has number {number}")
         schema = _read_schema(reader, comp.schemas.get(table), table)
+        entry = comp.documents[table]
         needle = doc_id.encode("ascii")
-        for line_no, line in reader.lines(comp.documents[table]):
+        found: FoundDocument | None = None
+        first = 0
+        for line_no, line in reader.lines(entry):
             if needle in line:
-                doc = zipio.parse_json(line, comp.documents[table], line_no)
+                doc = zipio.parse_json(line, entry, line_no)
                 if isinstance(doc, dict) and doc.get("_id") == doc_id:
-                    return FoundDocument(line, doc, number, schema.encoding, schema.lines)
-    return None
+                    if found is not None:
+                        raise SnapshotError(f"{entry} line {line_no}: duplicate _id {doc_id} (also on "
+                                            f"line {first}): a restore could import either copy")
+                    found, first = FoundDocument(line, doc, number, schema.encoding, schema.lines), line_no
+    return found

@@ -19,7 +19,8 @@ import deedbox
 from deedbox.errors import ConvexAuthError, ConvexError, ConvexNotFound
 
 log = logging.getLogger("deedbox.convex")
-RETRY_STATUS = {500, 502, 503, 504}
+RETRY_STATUS = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 60.0  # a Retry-After longer than this is not waited for
 # `{client_name}-{semver}`, or the backend refuses every route with 400 InvalidClientVersion
 # (convex-backend crates/common/src/version.rs; an unrecognised name is always supported).
 CLIENT_HEADER = f"deedbox-{deedbox.__version__}"
@@ -74,7 +75,15 @@ class Transport:
                 if resp.status_code not in RETRY_STATUS or not idempotent \
                         or attempt >= self.retries:
                     raise self.error(resp, path)
+                wait = _retry_after(resp)
                 resp.close()
+                if wait is not None:  # 429 with Retry-After: the server says when
+                    if wait > MAX_RETRY_AFTER_S:
+                        raise ConvexError(f"Convex {resp.status_code}: asked to retry after {wait:g}s "
+                                          f"({path.split('?')[0]}); try again later")
+                    time.sleep(wait)
+                    attempt += 1
+                    continue
             self._sleep(attempt, method, path)
             attempt += 1
 
@@ -103,3 +112,12 @@ def _error_body(resp: requests.Response) -> tuple[str, str]:
     if isinstance(body, dict):
         return str(body.get("code", "Error")), str(body.get("message", ""))[:500]
     return "Error", str(body)[:200]
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (RFC 9110: delta-seconds; an HTTP date is treated as absent)."""
+    value = resp.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -2,6 +2,38 @@
 
 Every failure of the ZIP layer (bad central directory, CRC mismatch at end of entry, corrupt
 Deflate data, truncation) becomes one ``SnapshotError`` line naming the entry.
+
+A snapshot is untrusted input (a ZIP handed to ``export --from-zip``, a stored object read back
+by ``verify --read-data`` or a restore). ``open_zip`` checks the whole central directory, and
+every entry's local header, before any data is read, and refuses (one ``SnapshotError`` line
+naming the entry):
+
+- an entry name that is empty, absolute (``/x``), has a drive letter (``C:``), a backslash, an
+  empty, ``.`` or ``..`` segment, or a control character (NUL included: zipfile would cut the
+  name at the NUL); two entries with the same name (zipfile reads the last, Convex's import
+  imports both);
+- a directory entry (name ending in ``/``) that holds data, which no reader would check;
+- an encrypted entry (flag bit 0x1, strong encryption 0x40, or WinZip AES, method 99), patched
+  data (0x20), or a compression method other than stored (0) and deflate (8): Convex writes
+  deflate (convex-backend crates/exports/src/zip_uploader.rs, ``Compression::Deflate``), and
+  Python's zipfile cannot read deflate64 or zstd, the other methods Convex's import accepts;
+- a local header that disagrees with the central directory (name, method, flags, or sizes and
+  CRC when there is no data descriptor), entries whose data overlap (the "overlapping files"
+  ZIP bomb) or run into the central directory;
+- sizes that do not add up: a stored entry whose declared size is not its stored size; an
+  entry over ``RATIO_FLOOR`` (1 MiB) declaring more than ``MAX_RATIO`` (1100) bytes per
+  compressed byte; all entries together declaring more than ``MAX_RATIO`` times the ZIP's size
+  (plus ``RATIO_FLOOR``). Real exports compress 5-15x (JSON) and ~1x (storage blobs). Deflate
+  cannot exceed ~1032:1 (a 258-byte match costs at least 2 bits; zlib reaches 1028:1 on a run of
+  zeros, which a blank file a user uploaded would be), so the bound is just above what any
+  honest entry can declare: only a lying header reaches it, never a real export.
+
+``Reader`` then inflates each entry itself (zlib, from the bytes after its local header) and
+enforces the *declared* size while streaming: one byte more than the central directory says is
+a SnapshotError at once, so a lying header can make the reader inflate at most ``file_size`` +
+one chunk, and never more than ``MAX_RATIO`` times the ZIP in total; fewer bytes, a truncated
+Deflate stream or a CRC mismatch are "corrupt". Lines are at most ``MAX_LINE`` bytes and JSON
+values at most ``MAX_DEPTH`` levels deep (see ``parse_json``).
 """
 
 from __future__ import annotations
@@ -9,8 +41,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import struct
+import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +57,32 @@ from deedbox.errors import SnapshotError
 CHUNK = 1 << 20
 TABLES = "_tables/documents.jsonl"
 STORAGE = "_storage/documents.jsonl"
+
+# ---- bounds on hostile input (see the module docstring) ----------------------------------------
+MAX_RATIO = 1100  # declared uncompressed bytes per compressed byte, per entry and in total (> 1032:1)
+RATIO_FLOOR = 1 << 20  # entries up to this size are not ratio-checked (tiny entries ratio anything)
+# Convex values nest at most 64 levels (``MAX_NESTING``, crates/value/src/size.rs), documents 16
+# (``MAX_DOCUMENT_NESTING``, crates/common/src/document.rs); one more level for a ``$bytes`` /
+# ``$float`` wrapper. 128 JSON levels is twice that, and leaves Python's default recursion limit
+# (1000) ample room for the canonical encoder (2-3 frames a level).
+CONVEX_MAX_NESTING = 64
+MAX_DEPTH = 128
+# A Convex document is at most 1 MiB (``MAX_USER_SIZE``, crates/common/src/document.rs); its JSON
+# line at most ~6x that (a string of control characters, each written ``\u00XX``).
+MAX_LINE = 64 << 20
+
+SUPPORTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_METHOD_NAMES = {9: "deflate64", 12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz", 98: "ppmd"}
+_FLAG_ENCRYPTED = 0x1
+_FLAG_DESCRIPTOR = 0x8
+_FLAG_PATCHED = 0x20
+_FLAG_STRONG_ENCRYPTION = 0x40
+_FLAG_UTF8 = 0x800
+_AES_METHOD = 99  # WinZip AE-1/AE-2: the real method is in an extra field
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # APPNOTE 4.3.7, as zipfile.structFileHeader
+_LOCAL_SIG = b"PK\x03\x04"
+_ZIP64_MARK = 0xFFFFFFFF
+_DRIVE = re.compile(r"[A-Za-z]:")
 
 
 @dataclass
@@ -34,6 +96,11 @@ class Component:
     storage_entry: str | None = None
     blobs: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # storage id -> info
     other: list[str] = field(default_factory=list)
+
+
+def show(text: str) -> str:
+    """``text`` for a one-line message: as is when printable, else (or empty) its ``repr``."""
+    return text if text and text.isprintable() else repr(text)
 
 
 def split_entry(name: str) -> tuple[str, str]:
@@ -53,15 +120,136 @@ def prefix_of(component: str) -> str:
 
 @contextlib.contextmanager
 def open_zip(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[zipfile.ZipFile]:
-    """Open a snapshot; a file that is not a readable ZIP is a SnapshotError."""
+    """Open a snapshot; a file that is not a readable ZIP, or a hostile one, is a SnapshotError."""
     try:
         zf = zipfile.ZipFile(source if not isinstance(source, Path) else str(source))
-    except (zipfile.BadZipFile, EOFError, ValueError) as err:
-        raise SnapshotError(f"snapshot is not a readable ZIP (truncated or corrupt): {err}") from None
     except OSError as err:
         raise SnapshotError(f"cannot read snapshot: {err.strerror or err}: {source}") from None
+    except Exception as err:  # BadZipFile, EOFError, ValueError, NotImplementedError, struct.error...
+        detail = show(str(err)) or type(err).__name__
+        raise SnapshotError(f"snapshot is not a readable ZIP (truncated or corrupt): {detail}") from None
     with zf:
+        check_entries(zf)
         yield zf
+
+
+# ---- the central directory and local headers -----------------------------------------------------
+def name_problem(name: str) -> str | None:
+    """Why an entry name is refused, or None. Directory entries may end with one ``/``."""
+    if not name:
+        return "has an empty name"
+    bad = None if name.isascii() and name.isprintable() else \
+        next((c for c in name if unicodedata.category(c) == "Cc"), None)  # C0, DEL, C1
+    if bad is not None:
+        return f"has a control character ({bad!r}) in its name"
+    if "\\" in name:
+        return "has a backslash in its name"
+    if name.startswith("/"):
+        return "has an absolute name"
+    if _DRIVE.match(name):
+        return "has a name with a drive letter"
+    segments = (name[:-1] if name.endswith("/") else name).split("/")
+    if ".." in segments:
+        return "has a '..' segment in its name"
+    if "." in segments or "" in segments:
+        return "has an empty or '.' segment in its name"
+    return None
+
+
+def entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """What the central directory says about one entry that makes it unreadable or hostile."""
+    flags, method = info.flag_bits, info.compress_type
+    if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION) or method == _AES_METHOD:
+        return "is encrypted: a Convex export never is, and deedbox cannot read it"
+    if flags & _FLAG_PATCHED:
+        return "holds patched data (flag bit 0x20), which deedbox cannot read"
+    if method not in SUPPORTED_METHODS:
+        label = _METHOD_NAMES.get(method, "unknown")
+        return (f"uses compression method {method} ({label}): Convex exports use deflate, and "
+                "deedbox reads only stored and deflate entries")
+    if info.filename.endswith("/") and info.file_size:
+        return "is a directory entry holding data (which no reader would check)"
+    if method == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        return f"is stored uncompressed but declares {info.file_size} bytes in {info.compress_size}"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * info.compress_size:
+        return (f"declares {info.file_size} bytes from {info.compress_size} compressed, more than "
+                f"{MAX_RATIO}:1 (a ZIP bomb or a lying header)")
+    return None
+
+
+def check_entries(zf: zipfile.ZipFile) -> None:
+    """Refuse a hostile central directory (see the module docstring); reads only headers."""
+    infos = zf.infolist()
+    for info in infos:
+        problem = name_problem(info.orig_filename)
+        if problem:
+            raise SnapshotError(f"snapshot entry {show(info.orig_filename)} {problem}")
+    dups = [name for name, n in Counter(i.orig_filename for i in infos).items() if n > 1]
+    if dups:
+        raise SnapshotError(f"snapshot entry {dups[0]} appears more than once: a reader could take "
+                            "either copy (zipfile reads the last, Convex's import both)")
+    for info in infos:
+        problem = entry_problem(info)
+        if problem:
+            raise SnapshotError(f"snapshot entry {info.filename} {problem}")
+    fp = _fp(zf)
+    zip_size = fp.seek(0, os.SEEK_END)
+    declared = sum(i.file_size for i in infos)
+    if declared > MAX_RATIO * zip_size + RATIO_FLOOR:
+        raise SnapshotError(f"snapshot declares {declared} bytes uncompressed in a ZIP of {zip_size}, "
+                            f"more than {MAX_RATIO}:1 (a ZIP bomb or lying headers)")
+    previous: zipfile.ZipInfo | None = None
+    end = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        if previous is not None and info.header_offset < end:
+            raise SnapshotError(f"snapshot entries {previous.filename} and {info.filename} overlap "
+                                "(a ZIP bomb or a corrupt central directory)")
+        end = data_offset(zf, info) + info.compress_size
+        if end > zf.start_dir:
+            raise SnapshotError(f"snapshot entry {info.filename} is corrupt: its data runs past the "
+                                "end of the entries (truncated?)")
+        previous = info
+
+
+def _fp(zf: zipfile.ZipFile) -> IO[bytes]:
+    if zf.fp is None:
+        raise SnapshotError("snapshot is closed")
+    return zf.fp
+
+
+def data_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """Where the entry's compressed data begins, after checking its local header against the
+    central directory (a reader that trusts the local header must see the same entry)."""
+    name = info.filename
+    fp = _fp(zf)
+    if not 0 <= info.header_offset < zf.start_dir:  # zipfile shifts offsets by any bytes before the ZIP
+        raise SnapshotError(f"snapshot entry {name} is corrupt: its local header offset "
+                            f"{info.header_offset} is outside the entries")
+    fp.seek(info.header_offset)
+    raw = fp.read(_LOCAL.size)
+    if len(raw) != _LOCAL.size or raw[:4] != _LOCAL_SIG:
+        raise SnapshotError(f"snapshot entry {name} is corrupt: no local header at offset {info.header_offset}")
+    (_, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len) = _LOCAL.unpack(raw)
+    local_name = fp.read(name_len)
+    try:
+        local = local_name.decode("utf-8" if flags & _FLAG_UTF8 else "cp437")
+    except UnicodeDecodeError:
+        local = None
+    if local != info.orig_filename:
+        raise SnapshotError(f"snapshot entry {name} is corrupt: its local header names {local_name!r}")
+    if flags & (_FLAG_ENCRYPTED | _FLAG_STRONG_ENCRYPTION | _FLAG_PATCHED) or method == _AES_METHOD:
+        raise SnapshotError(f"snapshot entry {name} is encrypted or patched in its local header "
+                            f"(flags 0x{flags:04x}), which the central directory does not say")
+    if method != info.compress_type:
+        raise SnapshotError(f"snapshot entry {name}: its local header says compression method {method}, "
+                            f"the central directory {info.compress_type}")
+    if not flags & _FLAG_DESCRIPTOR:
+        for what, here, there in (("CRC", crc, info.CRC), ("compressed size", csize, info.compress_size),
+                                  ("size", usize, info.file_size)):
+            if here != there and not (what != "CRC" and here == _ZIP64_MARK):
+                raise SnapshotError(f"snapshot entry {name}: its local header says {what} {here}, "
+                                    f"the central directory {there}")
+    return info.header_offset + _LOCAL.size + name_len + extra_len
 
 
 def index(zf: zipfile.ZipFile) -> dict[str, Component]:
@@ -78,7 +266,11 @@ def index(zf: zipfile.ZipFile) -> dict[str, Component]:
         elif rest == STORAGE:
             comp.storage_entry = info.filename
         elif head == "_storage" and tail:
-            comp.blobs[tail.split(".", 1)[0]] = info
+            sid = tail.split(".", 1)[0]
+            if sid in comp.blobs:
+                raise SnapshotError(f"snapshot entries {comp.blobs[sid].filename} and {info.filename} "
+                                    f"are both storage file {sid}")
+            comp.blobs[sid] = info
         elif tail == "documents.jsonl" and not head.startswith("_"):
             comp.documents[head] = info.filename
         elif tail == "generated_schema.jsonl" and not head.startswith("_"):
@@ -88,8 +280,14 @@ def index(zf: zipfile.ZipFile) -> dict[str, Component]:
     return comps
 
 
+# ---- reading data ------------------------------------------------------------------------------
 class Reader:
-    """Reads entries fully (so CRCs are checked) and reports uncompressed bytes to ``progress``."""
+    """Reads entries fully (so CRCs are checked) and reports uncompressed bytes to ``progress``.
+
+    Entries are inflated here, not by ``ZipFile.open``: the declared size is enforced while
+    streaming (zipfile would silently stop at it), and no password or method zipfile supports
+    but Convex does not is ever used. Several entries may be read interleaved (each read seeks).
+    """
 
     def __init__(self, zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None) -> None:
         self.zf = zf
@@ -103,30 +301,87 @@ class Reader:
 
     def chunks(self, name: str) -> Iterator[bytes]:
         try:
-            with self.zf.open(name) as fp:
-                while chunk := fp.read(CHUNK):
-                    self._tick(len(chunk))
-                    yield chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            info = self.zf.getinfo(name)
+        except KeyError:
+            raise SnapshotError(f"snapshot has no entry {show(name)}") from None
+        problem = entry_problem(info)
+        if problem:
+            raise SnapshotError(f"snapshot entry {name} {problem}")
+        try:
+            yield from self._inflate(info)
+        except (zlib.error, OSError) as err:
             raise SnapshotError(f"snapshot entry {name} is corrupt: {err}") from None
+
+    def _inflate(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        name, declared = info.filename, info.file_size
+        fp = _fp(self.zf)
+        pos = data_offset(self.zf, info)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        crc = size = 0
+        pending = b""  # compressed input not yet inflated (zlib's unconsumed_tail)
+        while True:
+            if not pending:
+                if left <= 0:
+                    break
+                fp.seek(pos)
+                pending = fp.read(min(CHUNK, left))
+                if not pending:
+                    raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
+                pos += len(pending)
+                left -= len(pending)
+            if inflater is None:
+                data, pending = pending, b""
+            else:
+                data = inflater.decompress(pending, CHUNK)
+                pending = inflater.unconsumed_tail
+            size += len(data)
+            if size > declared:
+                raise SnapshotError(f"snapshot entry {name} inflates beyond its declared size of "
+                                    f"{declared} bytes (a lying header)")
+            if data:
+                crc = zlib.crc32(data, crc)
+                self._tick(len(data))
+                yield data
+            if inflater is not None and inflater.eof:
+                break
+        if inflater is not None and not inflater.eof:
+            raise SnapshotError(f"snapshot entry {name} is corrupt: its Deflate data is truncated")
+        if size != declared:
+            raise SnapshotError(f"snapshot entry {name} is corrupt: {size} bytes, its header says {declared}")
+        if crc != info.CRC:
+            raise SnapshotError(f"snapshot entry {name} is corrupt: Bad CRC-32 for file {name!r}")
 
     def lines(self, name: str) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line number from 1, line without newline)``; a final newline is optional.
 
         A blank line is a SnapshotError: Convex's import refuses it ("Row n wasn't valid JSON",
         convex-backend crates/application/src/snapshot_import/parse.rs), so a snapshot holding one
-        would verify and then fail to restore.
+        would verify and then fail to restore. A line longer than ``MAX_LINE`` is refused too.
         """
-        rest = b""
+        pending: list[bytes] = []  # the start of a line that spans chunks
+        held = 0
         number = 0
         for chunk in self.chunks(name):
-            parts = (rest + chunk).split(b"\n")
-            rest = parts.pop()
+            parts = chunk.split(b"\n")
+            if len(parts) == 1:
+                held += len(chunk)
+                if held > MAX_LINE:
+                    raise SnapshotError(_too_long(name, number + 1))
+                pending.append(chunk)
+                continue
+            if pending:
+                pending.append(parts[0])
+                parts[0] = b"".join(pending)
+                if len(parts[0]) > MAX_LINE:
+                    raise SnapshotError(_too_long(name, number + 1))
+            last = parts.pop()
+            pending, held = ([last], len(last)) if last else ([], 0)
             for line in parts:
                 number += 1
                 yield number, _not_blank(line, name, number)
-        if rest:
-            yield number + 1, _not_blank(rest, name, number + 1)
+        if pending:
+            yield number + 1, _not_blank(b"".join(pending), name, number + 1)
 
     def json_lines(self, name: str) -> Iterator[tuple[int, bytes, object]]:
         for number, line in self.lines(name):
@@ -137,10 +392,19 @@ class Reader:
         return sum(len(c) for c in self.chunks(name))
 
 
+def _too_long(name: str, number: int) -> str:
+    return f"{name} line {number} is longer than {MAX_LINE} bytes (a Convex document is at most 1 MiB)"
+
+
 def _not_blank(line: bytes, name: str, number: int) -> bytes:
     if not line.strip():
         raise SnapshotError(f"{name} line {number} is blank: Convex's import refuses it (JsonInvalidRow)")
     return line
+
+
+# ---- JSON ----------------------------------------------------------------------------------------
+class NestingError(Exception):
+    """A JSON value nests deeper than ``MAX_DEPTH`` (deliberately not a ValueError)."""
 
 
 def _reject_constant(token: str) -> object:
@@ -150,12 +414,50 @@ def _reject_constant(token: str) -> object:
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
-def parse_json(line: bytes, name: str, number: int) -> object:
-    """Strict JSON (bare NaN/Infinity are rejected: Convex never writes them)."""
+def decode_json(text: str) -> object:
+    """Strict JSON, at most ``MAX_DEPTH`` levels deep: ValueError if invalid, NestingError if deeper.
+
+    The C decoder recurses once a level and would raise RecursionError near Python's recursion
+    limit; that is caught, and anything it decoded is measured without recursion when it could
+    be deeper than the bound (more brackets than ``MAX_DEPTH``), so no caller ever recurses more.
+    """
     try:
-        return _decode(line.decode("utf-8"))
+        value = _decode(text)
+    except RecursionError:
+        raise NestingError() from None
+    if (isinstance(value, (dict, list)) and text.count("[") + text.count("{") > MAX_DEPTH
+            and depth_exceeds(value, MAX_DEPTH)):
+        raise NestingError()
+    return value
+
+
+def depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels (iteratively)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+        for x in items:
+            if isinstance(x, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((x, depth + 1))
+    return False
+
+
+def nesting_message(name: str, number: int) -> str:
+    return (f"{name} line {number}: nested more than {MAX_DEPTH} levels deep "
+            f"(Convex allows {CONVEX_MAX_NESTING})")
+
+
+def parse_json(line: bytes, name: str, number: int) -> object:
+    """Strict JSON (bare NaN/Infinity are rejected: Convex never writes them), depth-bounded."""
+    try:
+        return decode_json(line.decode("utf-8"))
     except UnicodeDecodeError:
         raise SnapshotError(f"invalid UTF-8 in {name} line {number}") from None
+    except NestingError:
+        raise SnapshotError(nesting_message(name, number)) from None
     except ValueError as err:
         raise SnapshotError(f"invalid JSON in {name} line {number}: "
                             f"{getattr(err, 'msg', err)}") from None

@@ -113,10 +113,14 @@ def restore_full(config: Config, store: BucketClient, *, snapshot: str, to: str,
                                      f"{result.safety_snapshot} holds the state before it") from None
     result.applied = True
     result.count_problems, result.uncounted = count_problems(result.tables, client.table_size)
-    result.log_key = write_log(store, "full", with_convex_url(config, to).source.convex.deployment, {
-        "snapshot": snap.ref.prefix, "target": to, "mode": "replaceAll", "written": result.written,
-        "safety_snapshot": result.safety_snapshot, "count_problems": result.count_problems,
-        "uncounted": result.uncounted, "ok": result.ok})
+    try:
+        result.log_key = write_log(store, "full", with_convex_url(config, to).source.convex.deployment, {
+            "snapshot": snap.ref.prefix, "target": to, "mode": "replaceAll", "written": result.written,
+            "safety_snapshot": result.safety_snapshot, "count_problems": result.count_problems,
+            "uncounted": result.uncounted, "ok": result.ok})
+    except DeedboxError as err:
+        raise EnvironmentProblem(f"restored {snap.ref.prefix} into {to} (safety export {result.safety_snapshot}), "
+                                 f"but the restore log could not be written: {err}") from None
     return result
 
 

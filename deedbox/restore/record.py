@@ -39,7 +39,7 @@ from deedbox.convex.api import ConvexApi
 from deedbox.convex.client import ConvexClient
 from deedbox.convex.snapshot import FoundDocument, find_document
 from deedbox.convex.writer import TableData, write_snapshot
-from deedbox.errors import CheckFailed, ConvexError
+from deedbox.errors import CheckFailed, ConvexError, DeedboxError, EnvironmentProblem, ImportRejected
 from deedbox.restore.common import VerifiedSnapshot, local_copy, verified_snapshot, write_log
 
 
@@ -166,16 +166,23 @@ def restore_record(config: Config, store: BucketClient, *, table: str, doc_id: s
         _guard(client, table, len(live.lines), safety)
     try:
         written = client.import_zip(io.BytesIO(data), mode="replace")
-    except ConvexError as err:
+    except ImportRejected as err:  # Convex ran it and said no: nothing was written
         raise CheckFailed(f"refusing: Convex rejected the import ({err}); the table is as it was "
                           f"(safety export {safety})") from None
+    except ConvexError as err:  # an outage: after perform_import the outcome is not known
+        raise EnvironmentProblem(f"Convex failed during the import ({err}); the table may or may not have "
+                                 f"been rebuilt: compare it with safety export {safety}") from None
     if counted and client.table_size(table) != len(live.lines) + 1:
         raise CheckFailed(f"table {table} does not hold {len(live.lines) + 1} documents after the restore: "
                           f"compare it with safety export {safety}")
-    log_key = write_log(store, "record", f"{table}-{doc_id}", {
-        "table": table, "id": doc_id, "component": component, "snapshot": snap.ref.prefix,
-        "target": config.source.convex.url, "safety_snapshot": safety, "mode": "replace",
-        "table_documents_before": len(live.lines), "written": written, "count_guarded": counted})
+    try:
+        log_key = write_log(store, "record", f"{table}-{doc_id}", {
+            "table": table, "id": doc_id, "component": component, "snapshot": snap.ref.prefix,
+            "target": config.source.convex.url, "safety_snapshot": safety, "mode": "replace",
+            "table_documents_before": len(live.lines), "written": written, "count_guarded": counted})
+    except DeedboxError as err:
+        raise EnvironmentProblem(f"restored {doc_id} into {table} (safety export {safety}), but the restore "
+                                 f"log could not be written: {err}") from None
     return RecordResult(table, doc_id, component, snap.ref.prefix, found.line, found.encoding,
                         True, safety, log_key, written)
 

@@ -75,6 +75,7 @@ def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> BackupSto
         lock_days=dest.immutability.days, storage=dest.storage, destroy_exempt=plan.destroy_exempt,
         config_exempt=plan.config_exempt, key_users=users, extra_statements=extra, protect=dest.protect,
         key_alias=key_alias(cfg.name, "store"),
+        conditional_writers=[plan.runner_role_arn] if plan.runner_role_arn else [],
     ), opts)
 
 

@@ -89,15 +89,39 @@ def role_grant(sid: str, actions: Sequence[str], resources: Sequence[str] | str,
     ]
 
 
+# Where deedbox writes each key once and only once (``put_new``): a second version there is tampering.
+# Not media/: server-side media copies are CopyObject, which cannot be conditional (AWS: "CopyObject
+# requests made with those HTTP headers fail with a 501 Not Implemented"), and a media key may
+# legitimately get a new version when its source changes (the old one stays, versioned and locked).
+WRITE_ONCE_PREFIXES = ("backend/", "drills/", "records/", "restores/")
+
+
+def write_once_statement(bucket_arn: str, writers: Sequence[str]) -> Statement:
+    """Deny ``writers`` any object *creation* on the write-once prefixes without ``If-None-Match``.
+
+    AWS S3 user guide, "Enforce conditional writes on Amazon S3 buckets": ``s3:if-none-match`` is
+    null when the header is absent; ``s3:ObjectCreationOperation`` is false for
+    CreateMultipartUpload, UploadPart and UploadPartCopy (which cannot carry the header), so they
+    stay allowed and the CompleteMultipartUpload that creates the object is the request judged.
+    """
+    return statement("DenyUnconditionalWrites", "Deny", ["s3:PutObject"],
+                     [f"{bucket_arn}/{p}*" for p in WRITE_ONCE_PREFIXES], principal="*",
+                     condition={"Null": {"s3:if-none-match": "true"},
+                                "Bool": {"s3:ObjectCreationOperation": "true"},
+                                "ArnLike": {"aws:PrincipalArn": sorted(writers)}})
+
+
 def bucket_policy(bucket_arn: str, *, destroy_exempt: Sequence[str], config_exempt: Sequence[str],
-                  extra: Sequence[Statement] = ()) -> Document:
-    """TLS only; nobody but the exempt principals deletes, unlocks or reconfigures the bucket."""
+                  extra: Sequence[Statement] = (), conditional_writers: Sequence[str] = ()) -> Document:
+    """TLS only; nobody but the exempt principals deletes, unlocks or reconfigures the bucket; the
+    ``conditional_writers`` (the runner) can only create keys that do not exist yet."""
     objects = f"{bucket_arn}/*"
     return document(
         statement("DenyInsecureTransport", "Deny", ["s3:*"], [bucket_arn, objects], principal="*",
                   condition={"Bool": {"aws:SecureTransport": "false"}}),
         _deny_except("DenyDataDestruction", DESTROY_ACTIONS, [bucket_arn, objects], destroy_exempt),
         _deny_except("DenyProtectionChanges", CONFIG_ACTIONS, [bucket_arn], config_exempt),
+        write_once_statement(bucket_arn, conditional_writers) if conditional_writers else {},
         *extra,
     )
 

@@ -41,6 +41,7 @@ class BackupStoreArgs:
     region: str | None = None  # None: the provider's region (v7 per-resource region otherwise)
     protect: bool = True
     key_alias: str | None = None  # alias/deedbox/<name>/<purpose>: how roles' policies name the key
+    conditional_writers: Sequence[str] = ()  # principals (the runner) that may only create new keys
 
 
 class BackupStore(pulumi.ComponentResource):
@@ -100,7 +101,8 @@ class BackupStore(pulumi.ComponentResource):
             f"{name}-lifecycle", bucket=bucket, rules=rules,
             opts=after_versioning, **where)
         document = bucket_policy(bucket_arn(args.bucket), destroy_exempt=args.destroy_exempt,
-                                 config_exempt=args.config_exempt, extra=args.extra_statements)
+                                 config_exempt=args.config_exempt, extra=args.extra_statements,
+                                 conditional_writers=args.conditional_writers)
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket, policy=json.dumps(document),
             opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[

@@ -77,3 +77,26 @@ def test_list_and_missing_bucket(store, aws):
 
     with pytest.raises(StorageError, match="does not exist"):
         list(BucketClient("nope-bucket").list(""))
+
+
+def test_every_write_carries_if_none_match(store, tmp_path):
+    """What the bucket policy's DenyUnconditionalWrites requires (s3:if-none-match not null on the
+    object-creating request). moto does not evaluate bucket policy conditions, so the proof here is
+    the header on the wire, for a single PUT and for the CompleteMultipartUpload of a big upload."""
+    from deedbox.bucket import client as store_mod
+
+    sent = []
+    store.s3.meta.events.register("before-send.s3", lambda request, **_: sent.append(
+        (request.method, request.url, request.headers.get("If-None-Match"))))
+    store.put_new("records/x/one.json", b"{}")
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"y" * (12 * 2**20))
+    with big.open("rb") as fh:
+        store._put_stream("backend/d/20261127T000000Z-manual/snapshot.zip", fh, "application/zip", {}, None,
+                          store_mod.transfer_config(5 * 2**20, 5 * 2**20))
+    puts = [s for s in sent if s[0] == "PUT" and "partNumber" not in s[1]]
+    completes = [s for s in sent if s[0] == "POST" and "uploadId=" in s[1]]
+    parts = [s for s in sent if s[0] == "PUT" and "partNumber" in s[1]]
+    assert puts and all(s[2] == b"*" or s[2] == "*" for s in puts)
+    assert completes and all(s[2] in (b"*", "*") for s in completes)
+    assert parts and all(s[2] is None for s in parts)  # UploadPart cannot carry it (exempted by the policy)

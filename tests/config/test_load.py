@@ -113,7 +113,7 @@ def test_media_models() -> None:
 def test_anchors_and_merge_keys_resolve() -> None:
     cfg = load(POSITIVE / "anchors-merge.yaml")
     assert cfg.source.media.region == "us-east-1"
-    assert [(c.name, c.prefix) for c in cfg.source.media.classes] == [("images", "uploads/"), ("avatars", "uploads/")]
+    assert [(c.name, c.prefix) for c in cfg.source.media.classes] == [("images", "uploads/"), ("avatars", "avatars/")]
     assert [(c.name, c.query) for c in cfg.drills.checks] == [("feed", "posts:feed"), ("feed again", "posts:feed")]
 
 

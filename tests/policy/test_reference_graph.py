@@ -99,7 +99,7 @@ CASES = {
                    _put("rules.0.applyServerSideEncryptionByDefault", {"sseAlgorithm": "AES256"}), "s3-sse-kms-cmk"),
     "ownership not enforced": ("aws:s3/bucketOwnershipControls:BucketOwnershipControls",
                                _put("rule.objectOwnership", "BucketOwnerPreferred"), "s3-acls-disabled"),
-    "no TLS deny": ("aws:s3/bucketPolicy:BucketPolicy", _drop, "s3-tls-only"),
+    "no TLS deny": ("aws:s3/bucketPolicy:BucketPolicy", _drop, {"s3-tls-only", "s3-write-once"}),
     "key not rotating": ("aws:kms/key:Key", _put("enableKeyRotation", False), "kms-key-rotation"),
     "unpinned provider": ("pulumi:providers:aws", _put("allowedAccountIds", KeyError), "provider-allowed-accounts"),
     "secret without customer key": ("aws:secretsmanager/secret:Secret", _put("kmsKeyId", KeyError), "secrets-cmk"),
@@ -190,3 +190,17 @@ def test_without_its_replication_the_store_is_not_covered_by_receiving_media(ref
     # the store still receives the media replication, which must not count as being replicated
     weakened = edit(reference, _replication(reference), _drop)
     assert failing(weakened) == {"s3-replication-cross-region"}
+
+
+def _without_statement(sid: str) -> Callable[[dict], None]:
+    def change(inputs: dict) -> None:
+        doc = json.loads(inputs["policy"])
+        doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != sid]
+        inputs["policy"] = json.dumps(doc)
+    return change
+
+
+def test_a_store_that_lets_the_runner_overwrite_fails_write_once(reference):
+    weakened = edit(reference, primary(reference, "aws:s3/bucketPolicy:BucketPolicy"),
+                    _without_statement("DenyUnconditionalWrites"))
+    assert failing(weakened) == {"s3-write-once"}

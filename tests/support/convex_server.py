@@ -11,8 +11,8 @@ Known simplifications (a test must never rely on them): a table imported in the 
 kept as imported and re-exported with its legacy ``generated_schema.jsonl`` (the real backend
 re-encodes to uniform: digests are encoding independent); JWTs are not validated (no auth config:
 a ``Bearer`` token is refused); import runs synchronously within the poll that moves it on;
-``_system`` functions need an admin key. Failure injection: ``fail_next``, ``delay``,
-``cut_stream_after``, ``fail_exports``, ``hold_imports``.
+``_system`` functions need an admin key. Failure injection: ``fail_next`` (optionally with
+response headers: a 429 with ``Retry-After``), ``delay``, ``cut_stream_after``, ``fail_exports``, ``hold_imports``.
 """
 
 from __future__ import annotations
@@ -174,8 +174,11 @@ class ConvexTestServer:
         with self.lock:
             return apply_import(self, data, "replaceAll", None)
 
-    def fail_next(self, path_prefix: str, status: int = 500, times: int = 1) -> None:
-        self._failures.append([path_prefix, status, times])
+    def fail_next(self, path_prefix: str, status: int = 500, times: int = 1,
+                  headers: dict[str, str] | None = None) -> None:
+        """The next ``times`` requests under ``path_prefix`` get ``status`` (before any routing);
+        ``headers`` are added to those responses, e.g. ``{"Retry-After": "1"}`` with a 429."""
+        self._failures.append([path_prefix, status, times, dict(headers or {})])
 
     def delay(self, path_prefix: str, seconds: float) -> None:
         self._delays[path_prefix] = seconds
@@ -187,12 +190,12 @@ class ConvexTestServer:
         return [p for _, p in self.requests]
 
     # ---- hooks used by the handler -----------------------------------------------------------
-    def injected_failure(self, path: str) -> int | None:
+    def injected_failure(self, path: str) -> tuple[int, dict[str, str]] | None:
         with self.lock:
             for rule in self._failures:
                 if path.startswith(rule[0]) and rule[2] > 0:
                     rule[2] -= 1
-                    return rule[1]
+                    return rule[1], rule[3]
         return None
 
     def injected_delay(self, path: str) -> float:
@@ -269,9 +272,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.srv.requests.append((method, url.path))
         self.srv.headers.append({k: v for k, v in self.headers.items() if k.lower() != "authorization"})
         time.sleep(self.srv.injected_delay(url.path))
-        status = self.srv.injected_failure(url.path)
-        if status is not None:
-            return self._json(status, {"code": "InternalServerError", "message": "injected failure"})
+        failure = self.srv.injected_failure(url.path)
+        if failure is not None:
+            body = json.dumps({"code": "InternalServerError", "message": "injected failure"}).encode()
+            return self._send(failure[0], body, {"Content-Type": "application/json", **failure[1]})
         try:
             if url.path == "/version":  # meta routes are merged after the client-version layer
                 return self._send(200, b"test-backend-1.0", {"Content-Type": "text/plain"})
