@@ -37,7 +37,7 @@ from pulumi.runtime.stack import run_in_stack
 from deedbox.errors import DeedboxError, UsageError
 from deedbox.plan.graph import SECRET, Graph, ResourceRecord
 
-__all__ = ["record", "AwsMocks", "RecordingMonitor"]
+__all__ = ["record", "AwsMocks", "RecordingMonitor", "run_on_fresh_loop"]
 
 log = logging.getLogger(__name__)
 _STACK_TYPE = "pulumi:pulumi:Stack"
@@ -283,7 +283,7 @@ def _record_in_context(func: Callable[[], None], config: dict[str, str], project
     ))
     pulumi_config.set_all_config(config, [])
     try:
-        _run_on_fresh_loop(func)
+        run_on_fresh_loop(func)
     finally:
         monitor.close_thread_loops()
     # Registrations arrive in thread-pool order; sort parents before children and siblings by
@@ -312,7 +312,7 @@ def _reading_order(record: ResourceRecord) -> tuple[bool, bool, str]:
     return (not record.type.startswith("pulumi:providers:"), record.custom, record.urn)
 
 
-def _run_on_fresh_loop(func: Callable[[], None]) -> None:
+def run_on_fresh_loop(func: Callable[[], None]) -> None:
     """Run ``run_in_stack(func)`` to completion, then drain and close the loop (no stray tasks)."""
     previous = _current_loop()
     loop = asyncio.new_event_loop()

@@ -56,7 +56,6 @@ is then the analyzed resource's.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import copy
 import json
@@ -82,9 +81,8 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings
 from pulumi.runtime.mocks import MockEngine, MockResourceArgs, MockSettings
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc, plugin_pb2
-from pulumi.runtime.stack import run_in_stack
 
-from deedbox.plan.engine import AwsMocks, RecordingMonitor
+from deedbox.plan.engine import AwsMocks, RecordingMonitor, run_on_fresh_loop
 from deedbox.plan.graph import SECRET, Graph, ResourceRecord
 from deedbox.plan.graph import UNKNOWN as RECORDED_UNKNOWN
 
@@ -178,21 +176,9 @@ def _record(program: Callable[[], None], preview: bool, config: dict[str, str], 
         callbacks=None,
     ))
     pulumi_config.set_all_config(config, [])
-    previous = getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)  # no implicit loop
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(run_in_stack(program))
+        run_on_fresh_loop(program)  # deedbox.plan.engine's own: fresh loop, drained and closed
     finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
-        asyncio.set_event_loop(previous)
         monitor.close_thread_loops()
     records = []
     for r in sorted(monitor.records, key=lambda r: r.urn):

@@ -23,10 +23,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.support import convex_rules as R
+from tests.support.quiet_http import QuietHTTPServer
 
 MIN_TTL_MS = 30 * 60 * 1000
 MAX_TTL_MS = 366 * 24 * 3600 * 1000
@@ -129,7 +130,7 @@ class ConvexManagementServer:
         if deploy_key is not None:
             self.state.deploy_key = deploy_key
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = QuietHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

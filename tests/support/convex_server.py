@@ -35,21 +35,12 @@ from convex.values import ConvexInt64, convex_to_json, json_to_convex
 
 from tests.support import convex_rules as R
 from tests.support.convex_rules import HttpError
+from tests.support.quiet_http import QuietHTTPServer
 from tests.support.snapshots import StoredFile, Table, build_snapshot, make_id
 
 EXPORTS_TABLE, IMPORTS_TABLE = 20, 21  # system table numbers for the rows' _ids (any valid id)
 
 
-
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A client that hangs up mid-answer (a reset, a cut body, a retry racing it) is part of the
-    test, not an error: socketserver would print a traceback to the test process's stderr, where
-    the CLI's one-line contract is being checked."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
 
 class FunctionError(Exception):
     """Raise from a registered function: the response is ``{"status": "error"}`` (``data`` → errorData)."""

@@ -63,6 +63,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.support.quiet_http import QuietHTTPServer
+
 S3_ERRORS = {
     500: ("InternalError", "We encountered an internal error. Please try again."),
     502: ("BadGateway", "Bad gateway."),
@@ -73,16 +75,6 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailer", "transfer-encoding", "upgrade", "expect"}
 
 
-
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A client that hangs up mid-answer (a reset, a cut body, a retry racing it) is part of the
-    test, not an error: socketserver would print a traceback to the test process's stderr, where
-    the CLI's one-line contract is being checked."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
 
 @dataclass
 class Rule:

@@ -268,16 +268,17 @@ def test_program_graph_conforms(request, path: Path):
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=f"source:{p.name}") for p in _config_paths()])
 def test_source_program_graph_conforms(path: Path):
-    """The platform-account program (``infra/source/``), where the working tree has one."""
-    source_program = getattr(topology, "source_program", None)
-    if source_program is None:
-        pytest.skip("deedbox.topology has no source_program at this revision")
-    try:
-        model = load(path)
-        graph = record(lambda: source_program(model))
-    except DeedboxError as err:
-        pytest.skip(f"{path.name}: {err}")
-    assert_conforms(f"source:{path.name}", graph)
+    """The platform-account program (``infra/source/``); a replicate config without the take-over
+    opt-in is refused by design, and that refusal is what is checked for it."""
+    model = load(path)
+    media = model.source.media
+    refused = (model.backups.media is not None and model.backups.media.mode == "replicate"
+               and media is not None and not media.endpoint_url and not media.take_over_replication)
+    if refused:
+        with pytest.raises(DeedboxError, match="take_over_replication: true"):
+            record(lambda: topology.source_program(model))
+        return
+    assert_conforms(f"source:{path.name}", record(lambda: topology.source_program(model)))
 
 
 @pytest.mark.parametrize("variant", [_case(f"infra:{v}", v) for v in VARIANTS])
