@@ -109,6 +109,7 @@ class MediaBackup:
 class SecretKey:
     name: str
     rotation_days: int | None = None
+    lives_in: Literal["convex", "external"] = "convex"  # where the live value is
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +175,84 @@ class DrillTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class ValueRef:
+    """A literal, an environment variable of the runner, or the vault's value of a secret key."""
+
+    kind: Literal["literal", "env", "secret"]
+    name: str  # the literal text, the variable name, or the secret key
+
+
+@dataclass(frozen=True, slots=True)
+class WebFill:
+    selector: str
+    value: ValueRef
+
+
+@dataclass(frozen=True, slots=True)
+class WebExpect:
+    text: str | None = None
+    selector: str | None = None
+    min_count: int | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebStep:
+    """One browser action; exactly one of goto / fill / click / expect is set (a rule checks it)."""
+
+    name: str
+    goto: str | None = None
+    fill: WebFill | None = None
+    click: str | None = None
+    expect: WebExpect | None = None
+    timeout_s: int | None = None
+
+    @property
+    def action(self) -> str:
+        if self.goto is not None:
+            return "goto"
+        if self.fill is not None:
+            return "fill"
+        if self.click is not None:
+            return "click"
+        return "expect"
+
+
+@dataclass(frozen=True, slots=True)
+class DrillWeb:
+    command: str
+    url: str
+    steps: tuple[WebStep, ...]
+    cwd: str = "."
+    convex_url_env: str = "VITE_CONVEX_URL"
+    env: Mapping[str, ValueRef] = field(default_factory=dict)
+    start_timeout_s: int = 120
+    step_timeout_s: int = 15
+
+
+@dataclass(frozen=True, slots=True)
+class MediaReference:
+    table: str
+    field: str  # dotted path
+    media_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrillMedia:
+    references: tuple[MediaReference, ...]
+    sample: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class Drills:
     schedule: str
     ttl_hours: int = 4
     target: DrillTarget = DrillTarget()
     code_push: str | None = None  # e.g. "npx convex deploy"
     checks: tuple[DrillCheck, ...] = ()
+    secrets: bool = True  # restore the vault's keys into the drill deployment's environment
+    web: DrillWeb | None = None
+    media: DrillMedia | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +365,40 @@ def _drills(d: Mapping[str, Any]) -> Drills:
         )
         for c in d.get("checks", ())
     )
-    kw = {k: d[k] for k in ("schedule", "ttl_hours", "code_push") if k in d}
+    kw: dict[str, Any] = {k: d[k] for k in ("schedule", "ttl_hours", "code_push", "secrets") if k in d}
     if "target" in d:
         kw["target"] = _drill_target(d["target"])
+    if "web" in d:
+        kw["web"] = _web(d["web"])
+    if "media" in d:
+        m = d["media"]
+        kw["media"] = DrillMedia(
+            references=tuple(MediaReference(r["table"], r["field"], r["class"]) for r in m["references"]),
+            **({"sample": m["sample"]} if "sample" in m else {}))
     return Drills(checks=checks, **kw)
+
+
+def value_ref(raw: Any) -> ValueRef:
+    if isinstance(raw, str):
+        return ValueRef("literal", raw)
+    if "env" in raw:
+        return ValueRef("env", raw["env"])
+    return ValueRef("secret", raw["secret"])
+
+
+def _step(s: Mapping[str, Any]) -> WebStep:
+    fill, expect = s.get("fill"), s.get("expect")
+    return WebStep(
+        name=s["name"], goto=s.get("goto"), click=s.get("click"), timeout_s=s.get("timeout_s"),
+        fill=None if fill is None else WebFill(fill["selector"], value_ref(fill["value"])),
+        expect=None if expect is None else WebExpect(**expect),
+    )
+
+
+def _web(d: Mapping[str, Any]) -> DrillWeb:
+    kw = {k: d[k] for k in ("cwd", "convex_url_env", "start_timeout_s", "step_timeout_s") if k in d}
+    return DrillWeb(command=d["command"], url=d["url"].rstrip("/"), steps=tuple(_step(s) for s in d["steps"]),
+                    env={k: value_ref(v) for k, v in d.get("env", {}).items()}, **kw)
 
 
 def _notifications(d: Mapping[str, Any]) -> Notifications:

@@ -137,3 +137,70 @@ def no_notifications(doc: Document) -> Iterator[Diagnostic]:
     if "drills" in doc.data and not (notes and (notes.get("email") or notes.get("slack_webhook") or notes.get("sns_topic_arn"))):
         yield at(doc, ("notifications",) if notes else (), "no-notifications",
                  "nobody is notified of failed drills or stale backups; add notifications", "warning")
+
+
+@rule("drill-web-step")
+def drill_web_steps(doc: Document) -> Iterator[Diagnostic]:
+    """A browser step does exactly one of `goto`, `fill`, `click`, `expect`; counts in `expect` need a `selector`."""
+    for i, step in enumerate(get(doc.data, ("drills", "web", "steps"), [])):
+        actions = [k for k in ("goto", "fill", "click", "expect") if k in step]
+        if len(actions) != 1:
+            what = "none" if not actions else ", ".join(actions)
+            yield at(doc, ("drills", "web", "steps", i), "drill-web-step",
+                     f"a browser step does exactly one of goto, fill, click, expect (this one: {what})")
+            continue
+        expect = step.get("expect")
+        if expect is None:
+            continue
+        if not {"text", "selector", "min_count", "count"} & set(expect):
+            yield at(doc, ("drills", "web", "steps", i, "expect"), "drill-web-step",
+                     "expect needs `text` or `selector`")
+        for k in ("min_count", "count"):
+            if k in expect and "selector" not in expect:
+                yield at(doc, ("drills", "web", "steps", i, "expect", k), "drill-web-step",
+                         f"expect.{k} counts elements: it needs a `selector`", key=True)
+        if "min_count" in expect and "count" in expect:
+            yield at(doc, ("drills", "web", "steps", i, "expect", "count"), "drill-web-step",
+                     "give `count` or `min_count`, not both", key=True)
+
+
+def _value_refs(doc: Document) -> Iterator[tuple[tuple, object]]:
+    web = get(doc.data, ("drills", "web"))
+    if web is None:
+        return
+    for name, value in web.get("env", {}).items():
+        yield ("drills", "web", "env", name), value
+    for i, step in enumerate(web.get("steps", [])):
+        if isinstance(step.get("fill"), dict) and "value" in step["fill"]:
+            yield ("drills", "web", "steps", i, "fill", "value"), step["fill"]["value"]
+
+
+@rule("secret-reference")
+def secret_references(doc: Document) -> Iterator[Diagnostic]:
+    """A `{secret: KEY}` value names a key of `backups.secrets.keys` (the vault holds nothing else)."""
+    keys = get(doc.data, ("backups", "secrets", "keys"), [])
+    names = {k if isinstance(k, str) else k["name"] for k in keys}
+    for path, value in _value_refs(doc):
+        if isinstance(value, dict) and "secret" in value and value["secret"] not in names:
+            known = ", ".join(sorted(describe(n) for n in names)) or "none"
+            yield at(doc, path + ("secret",), "secret-reference",
+                     f"{describe(value['secret'])} is not a key of backups.secrets.keys (keys: {known})")
+
+
+@rule("drill-media")
+def drill_media(doc: Document) -> Iterator[Diagnostic]:
+    """`drills.media` references name media classes that are backed up (`backups.media`)."""
+    refs = get(doc.data, ("drills", "media", "references"), [])
+    if not refs:
+        return
+    if get(doc.data, ("backups", "media")) is None:
+        yield at(doc, ("drills", "media"), "drill-media", "drills.media needs backups.media (nothing else backs media up)")
+        return
+    source = get(doc.data, ("source", "media", "classes"), {}) or {}
+    chosen = get(doc.data, ("backups", "media", "classes"))
+    backed = [c for c in source if chosen is None or c in chosen]
+    for i, ref in enumerate(refs):
+        if ref["class"] not in backed:
+            known = ", ".join(describe(c) for c in backed) or "none"
+            yield at(doc, ("drills", "media", "references", i, "class"), "drill-media",
+                     f"media class {describe(ref['class'])} is not backed up (backed-up classes: {known})")

@@ -16,6 +16,10 @@ from deedbox.config.schema import schema
 
 # Fields that are not written in backup.yaml: derived, or the key of a map, or bookkeeping.
 NOT_IN_DOCUMENT = {m.Config: {"path"}, m.ConvexSource: {"self_hosted"}, m.MediaClass: {"name"}}
+# Fields whose document name is a Python keyword.
+RENAMED = {(m.MediaReference, "media_class"): "class"}
+# Alternatives of a scalar and mappings (checked by their own tests, like Expectation).
+UNION_FORMS = {m.Expectation, m.ValueRef}
 # Required by the schema although the dataclass keeps a None default (its public shape predates
 # the schema): every media store, AWS or another S3 API, is addressed by a bucket name.
 REQUIRED_IN_SCHEMA_ONLY = {(m.MediaSource, "bucket")}
@@ -58,7 +62,7 @@ def pairs(cls: type = m.Config, sub: dict | None = None, path: str = "") -> list
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         child = dataclass_of(hints[f.name])
-        if child and child is not m.Expectation and f.name in sub.get("properties", {}):
+        if child and child not in UNION_FORMS and f.name in sub.get("properties", {}):
             out += pairs(child, sub["properties"][f.name], f"{path}.{f.name}")
     return out
 
@@ -67,14 +71,14 @@ PAIRS = pairs()
 
 
 def test_the_walk_covers_the_model() -> None:
-    seen = {cls for _, cls, _ in PAIRS} | {m.Expectation}
+    seen = {cls for _, cls, _ in PAIRS} | UNION_FORMS
     every = {obj for obj in vars(m).values() if dataclasses.is_dataclass(obj) and isinstance(obj, type)}
     assert seen == every
 
 
 @pytest.mark.parametrize("path,cls,sub", PAIRS, ids=[p for p, _, _ in PAIRS])
 def test_fields_match_properties(path: str, cls: type, sub: dict) -> None:
-    fields = {f.name for f in dataclasses.fields(cls)} - NOT_IN_DOCUMENT.get(cls, set())
+    fields = {RENAMED.get((cls, f.name), f.name) for f in dataclasses.fields(cls)} - NOT_IN_DOCUMENT.get(cls, set())
     assert fields == set(sub.get("properties", {})), path
 
 
@@ -149,3 +153,11 @@ def test_writing_the_defaults_changes_nothing(name: str) -> None:
     explicit = check_text(yaml.safe_dump(filled, sort_keys=False))
     assert explicit.errors == ()
     assert explicit.model == implicit.model
+
+
+def test_value_forms_match_the_model() -> None:
+    forms = schema()["$defs"]["valueRef"]["oneOf"]
+    assert [resolve(f).get("type") for f in forms] == ["string", "object", "object"]
+    assert [list(resolve(f).get("properties", {})) for f in forms] == [[], ["env"], ["secret"]]
+    assert [m.value_ref(v) for v in ("a", {"env": "B"}, {"secret": "C"})] == [
+        m.ValueRef("literal", "a"), m.ValueRef("env", "B"), m.ValueRef("secret", "C")]
