@@ -127,6 +127,40 @@ def test_key_type_prefix_and_wrong_key(srv):
     assert R.split_admin_key("preview:team:proj|secret") == ("secret", None)
 
 
+@pytest.mark.convex_rule("cors")
+def test_cors_preflight_mirrors_origin_and_headers(srv):
+    pre = call(srv, "OPTIONS", "/api/query", key=None, client=None,
+               headers={"Origin": "http://127.0.0.1:4173", "Access-Control-Request-Method": "POST",
+                        "Access-Control-Request-Headers": "content-type,convex-client"})
+    assert pre.status_code == 200 and pre.content == b""
+    assert {k: pre.headers.get(k) for k in ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
+                                            "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+                                            "Access-Control-Max-Age", "Vary")} == {
+        "Access-Control-Allow-Origin": "http://127.0.0.1:4173", "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "GET,POST,OPTIONS,PATCH,DELETE,PUT",
+        "Access-Control-Allow-Headers": "content-type,convex-client", "Access-Control-Max-Age": "86400",
+        "Vary": "origin, access-control-request-method, access-control-request-headers"}
+    bare = call(srv, "OPTIONS", "/api/anything", key=None, client=None)  # any path, no Origin: no ACAO, never *
+    assert bare.status_code == 200 and "Access-Control-Allow-Origin" not in bare.headers
+    assert "Access-Control-Allow-Headers" not in bare.headers and bare.headers["Access-Control-Max-Age"] == "86400"
+    assert call(srv, "OPTIONS", "/version", key=None, client=None).status_code == 405
+
+
+@pytest.mark.convex_rule("cors")
+def test_cors_headers_on_answers(srv):
+    srv.register_query("public:hello", lambda db, args, identity: "hi")
+    origin = {"Origin": "http://localhost:5173"}
+    ok = query(srv, "public:hello", key=None, headers=origin)
+    assert ok.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert ok.headers["Access-Control-Allow-Credentials"] == "true" and "Access-Control-Max-Age" not in ok.headers
+    refused = call(srv, "POST", "/api/export/request/zip", key="prod:happy-otter-123|wrong", headers=origin)
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    start = call(srv, "POST", "/api/import/start_upload", headers=origin)  # two CORS layers: Vary twice
+    assert start.raw.headers.getlist("Vary") == [R.CORS_VARY, R.CORS_VARY]
+    assert "Access-Control-Allow-Origin" not in query(srv, "public:hello", client="npm", headers=origin).headers
+    assert "Access-Control-Allow-Origin" not in call(srv, "GET", "/version", key=None, headers=origin).headers
+
+
 @pytest.mark.convex_rule("act-as-user")
 def test_acting_identity(srv):
     srv.register_query("users:me", lambda db, args, identity: identity)

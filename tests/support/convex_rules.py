@@ -134,6 +134,42 @@ def normalise_key(key: str) -> str:
     return split_admin_key(key)[0]
 
 
+CORS = _rule(
+    "cors",
+    "crates/local_backend/src/router.rs (cors(), layered over every /api route and `/`; the import routes also "
+    "sit inside crates/common/src/http/mod.rs cli_cors()); crates/common/src/http/mod.rs (ConvexHttpService: the "
+    "client-version middleware wraps the router, /version and /metrics are merged after its layers); tower-http "
+    "0.6.8 (Cargo.lock) src/cors/mod.rs (Cors::call, ResponseFuture), allow_origin.rs (mirror_request), "
+    "allow_credentials.rs, allow_headers.rs, max_age.rs, vary.rs",
+    "inside the client-version layer every answer carries `Access-Control-Allow-Credentials: true`, `Vary: "
+    "origin, access-control-request-method, access-control-request-headers` (appended; twice on the import "
+    "routes, which have a second CORS layer) and, when the request has an `Origin`, `Access-Control-Allow-Origin` "
+    "set to that origin (never `*`); every OPTIONS request is answered by the layer itself, whatever the path: 200, "
+    "empty body, those headers plus `Access-Control-Allow-Methods: GET,POST,OPTIONS,PATCH,DELETE,PUT`, "
+    "`Access-Control-Allow-Headers` mirroring `Access-Control-Request-Headers` when sent and "
+    "`Access-Control-Max-Age: 86400`; `/version` and client-version refusals carry no CORS headers",
+)
+CORS_VARY = "origin, access-control-request-method, access-control-request-headers"
+CORS_METHODS = "GET,POST,OPTIONS,PATCH,DELETE,PUT"
+CLI_CORS_PATHS = ("/api/import", "/api/import/start_upload", "/api/import/upload_part", "/api/import/finish_upload",
+                  "/api/perform_import", "/api/cancel_import")
+
+
+def cors_headers(request: Any, path: str, *, preflight: bool) -> list[tuple[str, str]]:
+    """The headers the CORS layer adds (a list: ``Vary`` may repeat); ``request`` has ``.get(name)``."""
+    out = [("Access-Control-Allow-Credentials", "true")]
+    origin = request.get("Origin")
+    if origin is not None:
+        out.append(("Access-Control-Allow-Origin", origin))
+    if preflight:
+        out.append(("Access-Control-Allow-Methods", CORS_METHODS))
+        if request.get("Access-Control-Request-Headers") is not None:
+            out.append(("Access-Control-Allow-Headers", request.get("Access-Control-Request-Headers")))
+        out.append(("Access-Control-Max-Age", "86400"))
+    vary = 2 if path in CLI_CORS_PATHS and not preflight else 1  # the outer layer answers OPTIONS alone
+    return out + [("Vary", CORS_VARY)] * vary
+
+
 ACT_AS_USER = _rule(
     "act-as-user",
     "crates/local_backend/src/authentication.rs (extract_admin_key); "

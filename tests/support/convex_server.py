@@ -250,6 +250,7 @@ def require_admin(caller: Caller) -> None:
 class _Handler(BaseHTTPRequestHandler):
     srv: ConvexTestServer
     protocol_version = "HTTP/1.1"
+    cors: list[tuple[str, str]] = []  # R.CORS: set per request once it is inside the CORS layer
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -260,15 +261,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch("POST")
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 - CORS preflight of browser clients
-        self.send_response(200)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Headers", "*")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+    def do_OPTIONS(self) -> None:  # noqa: N802 - R.CORS: the CORS layer answers every OPTIONS itself
+        path, self.cors = urlparse(self.path).path, []
+        if path == "/version":  # a GET-only meta route outside the layer
+            return self._send(405, b"", {})
+        try:
+            R.check_client_version(self.headers.get("Convex-Client"))
+        except HttpError as err:
+            return self._json(err.status, {"code": err.code, "message": err.message})
+        self.cors = R.cors_headers(self.headers, path, preflight=True)
+        self._send(200, b"", {})
 
     def _dispatch(self, method: str) -> None:
         url = urlparse(self.path)
+        self.cors = [] if url.path == "/version" else R.cors_headers(self.headers, url.path, preflight=False)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.srv.requests.append((method, url.path))
@@ -281,7 +287,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path == "/version":  # meta routes are merged after the client-version layer
                 return self._send(200, b"test-backend-1.0", {"Content-Type": "text/plain"})
-            R.check_client_version(self.headers.get("Convex-Client"))
+            try:
+                R.check_client_version(self.headers.get("Convex-Client"))
+            except HttpError:
+                self.cors = []  # the client-version layer wraps the CORS layer
+                raise
             caller = authenticate(self.headers, self.srv)
             result = route(self.srv, method, url.path, query, body, caller)
             payload = None if isinstance(result, Download) or result is None else json.dumps(result).encode()
@@ -300,9 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
-        for k, v in headers.items():
+        for k, v in [*headers.items(), *self.cors]:
             self.send_header(k, v)
-        self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -312,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(dl.data)))
         self.send_header("Content-Disposition", f"attachment; filename={dl.filename}")
         self.send_header("Cache-Control", "private, max-age=2592000")
+        for k, v in self.cors:
+            self.send_header(k, v)
         self.end_headers()
         cut = self.srv._cut
         self.wfile.write(dl.data if cut is None else dl.data[:cut])
