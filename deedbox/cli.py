@@ -59,6 +59,10 @@ class Format(StrEnum):
     json = "json"
 
 
+class SecretSource(StrEnum):
+    convex = "convex"
+
+
 class Reason(StrEnum):
     scheduled = "scheduled"
     pre_change = "pre-change"
@@ -74,12 +78,12 @@ BucketOpt = typer.Option(
 FormatOpt = typer.Option(Format.text, "--format", help="Output format.")
 
 
-def _dispatch(command: str, **options: object) -> None:
-    """Run ``deedbox.commands.<command>.run(**options)`` and exit with its code."""
+def _dispatch(command: str, *, entry: str = "run", **options: object) -> None:
+    """Run ``deedbox.commands.<command>.<entry>(**options)`` and exit with its code."""
     options = {k: (v.value if isinstance(v, Enum) else v) for k, v in options.items()}
     try:
         module = importlib.import_module(f"deedbox.commands.{command}")
-        code = module.run(**options)
+        code = getattr(module, entry)(**options)
     except DeedboxError as err:
         typer.echo(f"deedbox: error: {err}", err=True)
         code = err.exit_code
@@ -160,26 +164,50 @@ def media_sync(
     _dispatch("media_sync", config=config, backfill=backfill, bucket=bucket, format=format)
 
 
+FromOpt = typer.Option(None, "--from", help="`convex`: read the keys that live in Convex from the production deployment's environment variables.")
+EnvFileOpt = typer.Option(None, "--env-file", help="The live environment as a .env file (keys that live elsewhere, or all keys without --from).")
+
+
 @secrets_app.command("push")
 def secrets_push(
     config: Path = ConfigOpt,
-    env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    from_: SecretSource | None = FromOpt,
+    env_file: Path | None = EnvFileOpt,
     bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
     """Write a new secret version for each configured key whose value changed."""
-    _dispatch("secrets_cmd", action="push", config=config, env_file=env_file, bucket=bucket, format=format)
+    _dispatch("secrets_cmd", action="push", config=config, env_file=env_file, from_=from_,
+              bucket=bucket, format=format)
 
 
 @secrets_app.command("verify")
 def secrets_verify(
     config: Path = ConfigOpt,
-    env_file: Path = typer.Option(..., "--env-file", help="The live environment as a .env file."),
+    from_: SecretSource | None = FromOpt,
+    env_file: Path | None = EnvFileOpt,
     bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
-    """Compare vault and environment by keyed fingerprints. Exit 1 on drift or a missing key."""
-    _dispatch("secrets_cmd", action="verify", config=config, env_file=env_file, bucket=bucket, format=format)
+    """Compare vault and live values by keyed fingerprints. Exit 1 on drift or a missing key."""
+    _dispatch("secrets_cmd", action="verify", config=config, env_file=env_file, from_=from_,
+              bucket=bucket, format=format)
+
+
+@secrets_app.command("restore")
+def secrets_restore(
+    to: str = typer.Option(..., "--to", help="URL of the deployment whose environment variables are set."),
+    keys: list[str] | None = typer.Option(None, "--keys", help="Only these keys (repeatable); default every key that lives in Convex."),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="Use the vault versions this snapshot's restore point names (key or `latest`); default current."),
+    key_env: str | None = typer.Option(None, "--key-env", help="Variable holding the target's deploy/admin key (default CONVEX_DEPLOY_KEY, or the source's for the source URL)."),
+    yes: bool = typer.Option(False, "--yes", help="Set them; without --yes only list what would change."),
+    config: Path = ConfigOpt,
+    bucket: str | None = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Set a deployment's environment variables from the vault; read back and compared by fingerprint."""
+    _dispatch("secrets_cmd", entry="restore", config=config, to=to, keys=keys or None, key_env=key_env,
+              yes=yes, snapshot=snapshot, bucket=bucket, format=format)
 
 
 @app.command()

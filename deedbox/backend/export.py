@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -53,7 +53,7 @@ class LiveExport:
 
 def export_snapshot(config: Config, store: BucketClient, *, from_zip: Path | None = None,
                     client: ConvexApi | None = None, reason: str, progress: Progress | None = None,
-                    now: datetime | None = None) -> Manifest:
+                    now: datetime | None = None, restore_point: dict[str, Any] | None = None) -> Manifest:
     """Store one snapshot and return the manifest written for it (the last object written)."""
     if reason not in REASONS:
         raise UsageError(f"--reason must be one of {', '.join(REASONS)}, not {reason!r}")
@@ -70,6 +70,8 @@ def export_snapshot(config: Config, store: BucketClient, *, from_zip: Path | Non
         manifest = build_manifest(deployment=deployment, prefix=prefix, reason=reason, put=put,
                                   stored_checksum=stored, summary=summary, live=live,
                                   convex_url=config.source.convex.url)
+        if restore_point is not None:
+            manifest = replace(manifest, restore_point=restore_point)
         store.put_new(prefix + MANIFEST_FILE, manifest.to_bytes(),
                       content_type="application/json")
     return manifest

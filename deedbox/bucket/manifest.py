@@ -6,6 +6,9 @@ and carries the snapshot's summary (per-table counts and digests, components, fi
 ``verify --read-data`` and the drill compare against a fresh reading. ``format_version`` 1 is the
 layout documented in docs/export.md; a reader refuses any other format.
 
+``restore_point`` (optional, so older manifests stay format 1) names the vault versions and the
+media record that were current when the snapshot was taken: ``deedbox.restore.point``.
+
 ``snapshot`` stays the summary's JSON document (``SnapshotSummary.to_dict()``): verification
 compares it field by field with a fresh summary, and a damaged manifest must still be comparable
 enough to say *which* field differs.
@@ -59,6 +62,7 @@ class Manifest:
     source: Origin
     object: StoredObject
     snapshot: dict[str, Any] = field(default_factory=dict)  # SnapshotSummary.to_dict()
+    restore_point: dict[str, Any] | None = None  # deedbox.restore.point.capture(); optional
     tool_name: str = "deedbox"
     format_version: int = MANIFEST_VERSION
 
@@ -83,6 +87,7 @@ class Manifest:
                        "s3_checksum_sha256": self.object.s3_checksum_sha256,
                        "multipart": self.object.multipart},
             "snapshot": self.snapshot,
+            **({"restore_point": self.restore_point} if self.restore_point is not None else {}),
         }
 
     def to_bytes(self) -> bytes:
@@ -110,6 +115,7 @@ def parse_manifest(raw: bytes, *, key: str) -> Manifest:
             tool_name=_text(_map(doc, "tool"), "name"), written_at=_text(doc, "written_at"),
             source=_origin(_map(doc, "source")), object=_object(obj),
             snapshot=_map(doc, "snapshot"), format_version=MANIFEST_VERSION,
+            restore_point=doc["restore_point"] if isinstance(doc.get("restore_point"), dict) else None,
         )
     except _Malformed as err:
         raise CheckFailed(f"{key}: manifest field {err} is missing or of the wrong type") from None

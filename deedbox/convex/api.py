@@ -7,6 +7,7 @@ driven) without knowing how a request is made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Protocol
@@ -45,4 +46,12 @@ class ConvexApi(Protocol):
 
     def table_size(self, table: str) -> int:
         """Documents in a root table."""
+        ...
+
+    def list_environment_variables(self) -> dict[str, str]:
+        """The deployment's environment variables (values never leave the caller's process)."""
+        ...
+
+    def update_environment_variables(self, changes: Mapping[str, str | None]) -> None:
+        """Set (value) or delete (None) variables, in one transaction."""
         ...

@@ -173,6 +173,30 @@ class ConvexClient:
     def table_size(self, table: str) -> int:
         return int(self.query("_system/cli/tableSize", {"tableName": table}))
 
+    # ---- environment variables ---------------------------------------------------------------
+    def list_environment_variables(self) -> dict[str, str]:
+        """The deployment's environment variables (``GET /api/list_environment_variables``).
+
+        Values stay in this process: callers compare them by fingerprint and never print them.
+        """
+        resp = self._t.call("GET", "/api/list_environment_variables")
+        try:
+            found = resp.json().get("environmentVariables")
+        except (ValueError, AttributeError):
+            found = None
+        if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+            raise ConvexError("Convex list_environment_variables: unexpected response shape")
+        return {str(k): v for k, v in found.items()}
+
+    def update_environment_variables(self, changes: Mapping[str, str | None]) -> None:
+        """Set (or, for None, delete) variables in one transaction (``POST /api/update_environment_variables``).
+
+        Setting a variable to a value (or deleting it) twice ends in the same state, so a lost answer
+        is retried like a read.
+        """
+        body = {"changes": [{"name": k, "value": v} for k, v in sorted(changes.items())]}
+        self._t.call("POST", "/api/update_environment_variables", json=body).close()
+
     # ---- export ------------------------------------------------------------------------------
     def request_export(self, *, include_storage: bool) -> None:
         """Ask for a new snapshot export (ConvexError if one is already running)."""

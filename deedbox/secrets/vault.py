@@ -5,7 +5,8 @@ replicated by the topology; deedbox only writes *versions*). Values are compared
 fingerprints: HMAC-SHA256 under a random key made for this run and then dropped, so neither a
 value nor a stable hash of it is ever printed, logged or stored. ``push`` writes a new version
 only for keys whose value changed; ``verify`` classifies every key as ``in-sync``, ``drift``,
-``missing-in-vault`` or ``missing-in-env``.
+``missing-in-vault``, ``missing-in-env`` or ``not-checked`` (its live source was not read: an
+``external`` key when only ``--from convex`` was given).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from deedbox.config.model import Config
 from deedbox.errors import EnvironmentProblem
 
 IN_SYNC, DRIFT, MISSING_VAULT, MISSING_ENV = "in-sync", "drift", "missing-in-vault", "missing-in-env"
-NOT_PROVISIONED = "not-provisioned"
+NOT_PROVISIONED, NOT_CHECKED = "not-provisioned", "not-checked"
+PASSING = (IN_SYNC, NOT_CHECKED)  # states that do not fail a verification
 
 
 def secret_name(config: Config, key: str) -> str:
@@ -41,7 +43,7 @@ def fingerprinter() -> Callable[[str], bytes]:
 class KeyResult:
     key: str
     secret: str
-    state: str  # in-sync | drift | missing-in-vault | missing-in-env | not-provisioned
+    state: str  # in-sync | drift | missing-in-vault | missing-in-env | not-provisioned | not-checked
     action: str = "none"  # push: pushed | unchanged | skipped
     replicas: tuple[tuple[str, str], ...] = ()  # (region, InSync | InProgress | Failed | missing)
 
@@ -78,14 +80,25 @@ class Vault:
 
     def read(self, name: str) -> tuple[bool, str | None]:
         """(provisioned, current value or None). The value stays inside this process."""
+        provisioned, value, _ = self.read_versioned(name)
+        return provisioned, value
+
+    def read_versioned(self, name: str, version_id: str | None = None) -> tuple[bool, str | None, str | None]:
+        """(provisioned, value, version id) of the current version, or of ``version_id``.
+
+        A version Secrets Manager no longer has (it removes versions without a staging label
+        once a secret has more than 100) reads as ``(True, None, None)``.
+        """
         try:
-            return True, self.sm.get_secret_value(SecretId=name).get("SecretString")
+            kw = {"SecretId": name, **({"VersionId": version_id} if version_id else {})}
+            got = self.sm.get_secret_value(**kw)
+            return True, got.get("SecretString"), got.get("VersionId")
         except ClientError as err:
             if _code(err) != "ResourceNotFoundException":
                 raise _env_error(err, name) from None
         except BotoCoreError as err:
             raise EnvironmentProblem(f"secret {name}: {type(err).__name__}") from None
-        return self._exists(name), None
+        return self._exists(name), None, None
 
     def _exists(self, name: str) -> bool:
         return self.describe(name) is not None
@@ -108,13 +121,26 @@ class Vault:
             raise _env_error(err, name) from None
 
 
-def check(config: Config, env: dict[str, str], vault: Vault, *, push: bool) -> list[KeyResult]:
-    """Classify every configured key; with ``push`` write versions where the env differs."""
+def current_version_id(described: dict[str, Any]) -> str | None:
+    """Pure: the version id carrying ``AWSCURRENT`` in a ``DescribeSecret`` answer."""
+    stages = described.get("VersionIdsToStages") or {}
+    return next((vid for vid, labels in stages.items() if "AWSCURRENT" in labels), None)
+
+
+def check(config: Config, env: dict[str, str], vault: Vault, *, push: bool,
+          covered: set[str] | None = None) -> list[KeyResult]:
+    """Classify every configured key; with ``push`` write versions where the env differs.
+
+    ``covered``: the keys whose live source was read (None: all); the others are ``not-checked``.
+    """
     fp = fingerprinter()
     expected = [config.destination.replica.region] if config.destination.replica else []
     results = []
     for spec in config.backups.secrets.keys if config.backups.secrets else ():
         name = secret_name(config, spec.name)
+        if covered is not None and spec.name not in covered:
+            results.append(KeyResult(spec.name, name, NOT_CHECKED, "skipped" if push else "none"))
+            continue
         provisioned, current = vault.read(name)
         state = classify(env.get(spec.name), current, provisioned, fp)
         action = "none"

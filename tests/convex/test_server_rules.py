@@ -378,7 +378,15 @@ def test_environment_variables(srv):
     bad = call(srv, "POST", "/api/update_environment_variables", json={"changes": [{"name": "1BAD", "value": "v"}]})
     assert code(bad) == (400, "EnvironmentVariableNameInvalid")
     big = call(srv, "POST", "/api/update_environment_variables", json={"changes": [{"name": "B", "value": "v" * 9000}]})
-    assert code(big) == (400, "EnvironmentVariableValueTooLarge")
+    assert code(big) == (400, "EnvironmentVariableValueTooLarge") and "vvvv" not in big.text
+    builtin = call(srv, "POST", "/api/update_environment_variables",
+                   json={"changes": [{"name": "Y", "value": "1"}, {"name": "CONVEX_SITE_URL", "value": "x"}]})
+    assert code(builtin) == (400, "EnvVarNameForbidden")
+    total = call(srv, "POST", "/api/update_environment_variables",
+                 json={"changes": [{"name": f"V{i}", "value": "v" * 8000} for i in range(70)]})
+    assert code(total) == (400, "EnvVarTotalSizeLimitMet")
+    # one transaction: nothing of a refused update was applied
+    assert call(srv, "GET", "/api/list_environment_variables").json() == listed
 
 
 # ---- Management API --------------------------------------------------------------------------

@@ -370,12 +370,18 @@ TABLES = _rule(
 ENV_VARS = _rule(
     "env-vars",
     "crates/local_backend/src/environment_variables.rs; crates/common/src/types/environment_variables.rs; "
-    "crates/common/src/knobs.rs (ENV_VAR_LIMIT)",
+    "crates/application/src/lib.rs (update_environment_variables); crates/model/src/environment_variables/mod.rs "
+    "(create: system names); crates/udf/src/environment.rs (CONVEX_CLOUD_URL, CONVEX_SITE_URL); "
+    "crates/common/src/knobs.rs (ENV_VAR_LIMIT, ENV_VAR_TOTAL_SIZE_LIMIT)",
     "`GET /api/list_environment_variables` → {environmentVariables: {name: value}}; `POST "
-    "/api/update_environment_variables` {changes: [{name, value|null}]} → 200 empty (null deletes); names match "
-    "^[a-zA-Z_]+[a-zA-Z0-9_]*$ (≤ 256 bytes, else EnvironmentVariableNameInvalid/TooLong), values ≤ 8 KiB "
-    "(EnvironmentVariableValueTooLarge), at most 512 variables (EnvVarLimitMet)",
+    "/api/update_environment_variables` {changes: [{name, value|null}]} → 200 with an empty body (null deletes), "
+    "applied in one transaction: names match ^[a-zA-Z_]+[a-zA-Z0-9_]*$ (EnvironmentVariableNameInvalid) of at "
+    "most 256 bytes (EnvironmentVariableNameTooLong), values at most 8 KiB (EnvironmentVariableValueTooLarge), "
+    "the built-in CONVEX_CLOUD_URL/CONVEX_SITE_URL cannot be set (EnvVarNameForbidden), afterwards at most 512 "
+    "variables (EnvVarLimitMet) of at most 512 KiB names+values in all (EnvVarTotalSizeLimitMet); error "
+    "messages name variables, never values",
 )
+ENV_SYSTEM_NAMES = ("CONVEX_CLOUD_URL", "CONVEX_SITE_URL")
 ENV_NAME = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
 
 # ---- Management API (https://api.convex.dev/v1) ----------------------------------------------

@@ -681,22 +681,41 @@ def _import_doc(imp: dict) -> dict:
 
 
 def _update_env(srv: ConvexTestServer, req: dict) -> None:
-    """R.ENV_VARS."""
+    """R.ENV_VARS: validate every change first (as the handler parses them), then apply in one go."""
+    changes = req.get("changes") if isinstance(req, dict) else None
+    if not isinstance(changes, list):
+        raise HttpError(400, "BadJsonBody", "Failed to deserialize the JSON body: missing field `changes`")
     env = dict(srv.deployment.env)
-    for change in sorted(req.get("changes", []), key=lambda c: c.get("name", "")):
+    parsed = []
+    for change in changes:
         name, value = change.get("name", ""), change.get("value")
-        if len(name.encode()) > 256:
-            raise HttpError(400, "EnvironmentVariableNameTooLong", f"Environment variable name {name[:40]}… is too long")
         if not R.ENV_NAME.match(name):
-            raise HttpError(400, "EnvironmentVariableNameInvalid", f"Environment variable name {name!r} is invalid")
+            raise HttpError(400, "EnvironmentVariableNameInvalid",
+                            f"The environment variable name {name} is invalid. Environment variable names must begin "
+                            "with a letter and may only include characters a-z, A-Z, 0-9, and underscores.")
+        if len(name.encode()) > 256:
+            raise HttpError(400, "EnvironmentVariableNameTooLong",
+                            f"The environment variable name {name} is too long. Environment variable names must be "
+                            "less than 256.")
+        if value is not None and len(value.encode()) > 8192:
+            raise HttpError(400, "EnvironmentVariableValueTooLarge",
+                            f"The environment variable value is {len(value.encode())} bytes, which is too large. "
+                            "(max size: 8192")
+        parsed.append((name, value))
+    for name, value in sorted(parsed, key=lambda c: (c[1] is not None, c[0])):
         if value is None:
             env.pop(name, None)
             continue
-        if len(value.encode()) > 8192:
-            raise HttpError(400, "EnvironmentVariableValueTooLarge", f"Environment variable {name} is too large")
+        if name in R.ENV_SYSTEM_NAMES:
+            raise HttpError(400, "EnvVarNameForbidden",
+                            f'Environment variable with name "{name}" is built-in and cannot be overridden')
         env[name] = value
     if len(env) > 512:
-        raise HttpError(400, "EnvVarLimitMet", "There are too many environment variables (limit 512)")
+        raise HttpError(400, "EnvVarLimitMet", "The environment variable limit (512) has been met.")
+    total = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+    if total > 512 * 1024:
+        raise HttpError(400, "EnvVarTotalSizeLimitMet", f"The total size of all environment variables ({total} "
+                        "bytes) exceeds the limit (524288 bytes).")
     srv.deployment.env = env
     return None
 
