@@ -251,12 +251,14 @@ def restore_full(
     snapshot: str = typer.Option(..., "--snapshot", help="Snapshot key or `latest`."),
     to: str = typer.Option(..., "--to", help="URL of the deployment to restore into."),
     yes: bool = typer.Option(False, "--yes", help="Do it; without --yes only the plan is shown."),
+    secrets: bool = typer.Option(True, "--secrets/--no-secrets", help="Also set the deployment's environment variables from the vault (default)."),
     config: Path = ConfigOpt,
     bucket: str | None = BucketOpt,
     format: Format = FormatOpt,
 ) -> None:
-    """Restore everything into a deployment, after a verified safety export of it."""
-    _dispatch("restore_full", config=config, snapshot=snapshot, to=to, yes=yes, bucket=bucket, format=format)
+    """Restore everything into a deployment (data and environment variables), after a verified safety export of it."""
+    _dispatch("restore_full", config=config, snapshot=snapshot, to=to, yes=yes, secrets=secrets, bucket=bucket,
+              format=format)
 
 
 @drill_app.command("run")

@@ -10,7 +10,10 @@ Order, and why:
 4. import with ``replaceAll`` (every table in the snapshot replaced, ``_id``s kept);
 5. count every root table with ``_system/cli/tableSize`` and compare with the manifest
    (component tables are listed as not counted: that system query addresses the root app);
-6. log the restore in ``restores/`` and print the cutover steps.
+6. set the deployment's environment variables from the vault (keys that live in Convex), at the
+   versions the snapshot's restore point names where Secrets Manager still has them, and read
+   them back (``secrets=False`` skips this: e.g. the target keeps its own keys);
+7. log the restore in ``restores/`` and print the cutover steps.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ from deedbox.convex.api import ConvexApi
 from deedbox.convex.client import ConvexClient, require_deployment_url
 from deedbox.errors import CheckFailed, ConvexError, DeedboxError, EnvironmentProblem
 from deedbox.restore.common import VerifiedSnapshot, local_copy, verified_snapshot, with_convex_url, write_log
+from deedbox.restore.point import secret_versions
+from deedbox.secrets.live import keys_of
+from deedbox.secrets.restore import apply_restore, plan_restore
+from deedbox.secrets.vault import Vault
 
 
 @dataclass
@@ -39,17 +46,18 @@ class FullRestoreResult:
     count_problems: list[str] = field(default_factory=list)
     uncounted: list[str] = field(default_factory=list)
     log_key: str | None = None
+    secrets: list[dict[str, Any]] = field(default_factory=list)  # RestoreItem.to_dict(): never a value
+    secrets_problem: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.count_problems
+        return not self.count_problems and self.secrets_problem is None
 
 
 def cutover_steps(target: str, source: str) -> list[str]:
     """What the team does next; the restore itself cannot do these (they are outside Convex data)."""
     steps = [
         f"Push the app's functions to {target} (`npx convex deploy`) if it is a new deployment.",
-        "Restore environment variables from the vault (`deedbox secrets verify`, then set them).",
         "Run the drill checks against it, or open the app on a preview pointed at it.",
     ]
     if target.rstrip("/") != source.rstrip("/"):
@@ -98,10 +106,15 @@ def safety_export(config: Config, store: BucketClient, client: ConvexApi, to: st
 
 
 def restore_full(config: Config, store: BucketClient, *, snapshot: str, to: str, yes: bool,
-                 client_factory: Callable[[str], ConvexApi] | None = None) -> FullRestoreResult:
-    """Verify, (with ``yes``) safety-export, import ``replaceAll``, count, log."""
+                 client_factory: Callable[[str], ConvexApi] | None = None, secrets: bool = True,
+                 vault: Vault | None = None) -> FullRestoreResult:
+    """Verify, (with ``yes``) safety-export, import ``replaceAll``, count, set variables, log."""
     snap, result = plan(store, config, snapshot=snapshot, to=to)
+    restore_vars = secrets and config.backups.secrets is not None
     if not yes:
+        if restore_vars:
+            result.secrets = [{"key": s.name, "state": "would set" if s.lives_in == "convex" else "external"}
+                              for s in keys_of(config)]
         return result
     client = (client_factory or _client_for(config))(to)
     result.safety_snapshot = safety_export(config, store, client, to)
@@ -113,15 +126,31 @@ def restore_full(config: Config, store: BucketClient, *, snapshot: str, to: str,
                                      f"{result.safety_snapshot} holds the state before it") from None
     result.applied = True
     result.count_problems, result.uncounted = count_problems(result.tables, client.table_size)
+    if restore_vars:
+        _restore_variables(config, vault, client, snap, result)
     try:
         result.log_key = write_log(store, "full", with_convex_url(config, to).source.convex.deployment, {
             "snapshot": snap.ref.prefix, "target": to, "mode": "replaceAll", "written": result.written,
             "safety_snapshot": result.safety_snapshot, "count_problems": result.count_problems,
-            "uncounted": result.uncounted, "ok": result.ok})
+            "uncounted": result.uncounted, "secrets": result.secrets,
+            "secrets_problem": result.secrets_problem, "ok": result.ok})
     except DeedboxError as err:
         raise EnvironmentProblem(f"restored {snap.ref.prefix} into {to} (safety export {result.safety_snapshot}), "
                                  f"but the restore log could not be written: {err}") from None
     return result
+
+
+def _restore_variables(config: Config, vault: Vault | None, client: ConvexApi, snap: VerifiedSnapshot,
+                       result: FullRestoreResult) -> None:
+    """Step 6; a failure is recorded (the data restore stands, the result is not ok)."""
+    try:
+        items = plan_restore(config, vault or Vault(config), client.list_environment_variables(),
+                             versions=secret_versions(snap.manifest.restore_point))
+        items = apply_restore(client, items)
+    except DeedboxError as err:
+        result.secrets_problem = f"environment variables not restored: {err}"
+        return
+    result.secrets = [i.to_dict() for i in items]
 
 
 def _client_for(config: Config) -> Callable[[str], ConvexApi]:

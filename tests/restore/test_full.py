@@ -155,3 +155,46 @@ def test_a_restore_over_8_mib_goes_through_the_chunked_state_machine(config, sto
     done = [i for i in target.imports.values() if i["mode"] == "ReplaceAll"]
     assert done[-1]["state"] == {"state": "completed", "timestamp": done[-1]["state"]["timestamp"],
                                  "num_rows_written": 1402}
+
+
+def test_restore_sets_the_environment_variables_at_the_restore_point(config, store, target, tmp_path, aws):
+    """The data and the secrets come back together: the variables the snapshot's restore point
+    names (the vault version current at export time), not a later rotation; `external` keys are
+    never set on a deployment; `--no-secrets` leaves them alone."""
+    from deedbox.restore.point import capture
+
+    sm = aws.client("secretsmanager")
+    for key in ("STRIPE_SECRET_KEY", "SESSION_SECRET", "STRIPE_WEBHOOK_SECRET", "RESEND_API_KEY", "CONVEX_DEPLOY_KEY"):
+        sm.create_secret(Name=f"deedbox/guild/{key}", SecretString=f"v1-{key}")
+    path = tmp_path / "snap.zip"
+    path.write_bytes(snapshot_bytes(community_tables(30)))
+    export_snapshot(config, store, from_zip=path, reason="scheduled", now=TAKEN, restore_point=capture(config, store))
+    sm.put_secret_value(SecretId="deedbox/guild/SESSION_SECRET", SecretString="v2-rotated-after-the-snapshot")
+    target.deployment.env = {"UNRELATED": "kept"}
+
+    plan = restore_full(config, store, snapshot="latest", to=target.url, yes=False, client_factory=factory)
+    assert {s["key"]: s["state"] for s in plan.secrets}["CONVEX_DEPLOY_KEY"] == "external"
+    assert target.deployment.env == {"UNRELATED": "kept"}
+
+    result = restore_full(config, store, snapshot="latest", to=target.url, yes=True, client_factory=factory)
+    assert result.ok and result.secrets_problem is None
+    assert target.deployment.env == {"UNRELATED": "kept", "STRIPE_SECRET_KEY": "v1-STRIPE_SECRET_KEY",
+                                     "SESSION_SECRET": "v1-SESSION_SECRET", "STRIPE_WEBHOOK_SECRET": "v1-STRIPE_WEBHOOK_SECRET",
+                                     "RESEND_API_KEY": "v1-RESEND_API_KEY"}
+    rows = {s["key"]: s for s in result.secrets}
+    assert rows["SESSION_SECRET"]["source"] == "restore-point" and rows["SESSION_SECRET"]["matches"] is True
+    assert "v1-" not in json.dumps(result.secrets)
+
+    target.deployment.env = {}
+    result = restore_full(config, store, snapshot="latest", to=target.url, yes=True, client_factory=factory,
+                          secrets=False)
+    assert result.ok and result.secrets == [] and target.deployment.env == {}
+
+
+def test_a_failed_variable_restore_is_reported_not_hidden(config, store, backup, target, aws):
+    sm = aws.client("secretsmanager")
+    sm.create_secret(Name="deedbox/guild/SESSION_SECRET", SecretString="x" * 9000)  # over Convex's 8 KiB
+    result = restore_full(config, store, snapshot="latest", to=target.url, yes=True, client_factory=factory)
+    assert result.applied and not result.ok
+    assert "environment variables not restored" in result.secrets_problem and "too large" in result.secrets_problem
+    assert "xxxx" not in result.secrets_problem
