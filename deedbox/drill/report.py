@@ -1,6 +1,7 @@
 """The drill's evidence: steps, checks, RPO/RTO, and how it is rendered (pure: no I/O).
 
-A report is written to ``drills/<UTC ts>/report.json`` and ``report.md`` in the backup bucket.
+A report is written to ``drills/<UTC ts>/report.json``, ``report.md`` and ``report.html`` in the
+backup bucket, with the browser screenshots under ``drills/<UTC ts>/screenshots/``.
 RPO is the age of the snapshot when the drill started (how much data a disaster at that moment
 would have lost); RTO is the time from the drill's start until the restored deployment was
 verified (round trip and checks), i.e. how long a real restore takes, teardown excluded.
@@ -50,6 +51,20 @@ class DrillReport:
     finished_at: str | None = None
     deployment_url: str | None = None
     report_keys: list[str] = field(default_factory=list)
+    restore_point: dict[str, Any] | None = None  # the manifest's: vault versions, newest media record
+    secrets: list[dict[str, Any]] = field(default_factory=list)  # RestoreItem.to_dict(): never a value
+    media: dict[str, Any] | None = None  # MediaOutcome.to_dict()
+    web: list[dict[str, Any]] = field(default_factory=list)  # name, action, status, detail, duration_s, screenshot
+
+    def stores(self) -> dict[str, str]:
+        """The three stores' verdicts (plus the app): passed | failed | skipped (not configured / not reached)."""
+        def of(*names: str) -> str:
+            states = [self.step(n).status for n in names if any(s.name == n for s in self.steps)]
+            if any(s == FAILED for s in states):
+                return FAILED
+            return PASSED if states and all(s == PASSED for s in states) else SKIPPED
+        return {"backend": of("import snapshot", "round trip", "checks"), "secrets": of("restore secrets"),
+                "media": of("media"), "web app": of("web app")}
 
     @property
     def failed_step(self) -> str | None:
@@ -70,7 +85,7 @@ class DrillReport:
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc.update(status=PASSED if self.passed else FAILED, failed_step=self.failed_step,
-                   format="deedbox.drill-report", format_version=1)
+                   stores=self.stores(), format="deedbox.drill-report", format_version=1)
         return doc
 
 
@@ -108,17 +123,32 @@ def render_markdown(report: DrillReport) -> str:
              f"- stack: `{report.stack}`", f"- started: {report.started_at}",
              f"- finished: {report.finished_at}",
              f"- snapshot: `{report.snapshot}` (taken {report.snapshot_taken_at})",
-             f"- RPO (snapshot age at start): {_dur(report.rpo_s)}",
-             f"- RTO (start to verified): {_dur(report.rto_s)}", "",
+             f"- RPO (snapshot age at start): {format_duration(report.rpo_s)}",
+             f"- RTO (start to verified): {format_duration(report.rto_s)}",
+             "- stores: " + ", ".join(f"{name} **{verdict}**" for name, verdict in report.stores().items()), "",
              "| step | status | duration | detail |", "|---|---|---|---|"]
     lines += [f"| {s['name']} | {s['status']} | {s['duration_s']:.1f}s | {_cell(s['detail'])} |" for s in d["steps"]]
     if report.checks:
         lines += ["", "| check | query | status | detail |", "|---|---|---|---|"]
         lines += [f"| {c.name} | `{c.query}` | {c.status} | {_cell(c.detail)} |" for c in report.checks]
+    if report.secrets:
+        lines += ["", "| secret | state | vault version | fingerprint |", "|---|---|---|---|"]
+        lines += [f"| {s['key']} | {s['state']} | {s.get('source', '')} {(s.get('version_id') or '')[:8]} | "
+                  f"{_match(s.get('matches'))} |" for s in report.secrets]
+    if report.media:
+        lines += ["", f"Media: {_cell(report.media.get('summary', ''))}"]
+    if report.web:
+        lines += ["", "| browser step | status | detail | screenshot |", "|---|---|---|---|"]
+        lines += [f"| {w['name']} | {w['status']} | {_cell(w['detail'])} | {w.get('screenshot') or ''} |"
+                  for w in report.web]
     return "\n".join(lines) + "\n"
 
 
-def _dur(seconds: float | None) -> str:
+def _match(matches: bool | None) -> str:
+    return "n/a" if matches is None else ("matches" if matches else "DIFFERS")
+
+
+def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "n/a"
     h, rem = divmod(int(seconds), 3600)

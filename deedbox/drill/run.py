@@ -2,9 +2,14 @@
 
 Order: verify the newest snapshot (read-data; a damaged snapshot fails *before* anything is
 created) → ``up`` the drill stack (fresh Convex deployment, deploy key, read-only role) →
+restore secrets (the vault's keys that live in Convex set as the drill deployment's environment
+variables, at the snapshot's restore-point versions, read back by fingerprint: before the code
+push, because an auth config that reads ``process.env`` refuses to deploy without them) →
 optionally push the app's code → import the snapshot → round trip (export the drill deployment
-again; every table's count and digest must equal the manifest's) → the configured checks →
-teardown (destroy + remove) → report to ``drills/<ts>/`` in the bucket.
+again; every table's count and digest must equal the manifest's) → media (sampled references in
+the restored documents exist in the backup; ``_storage`` count) → the configured checks → the web
+app in headless Chromium (``drills.web``) → teardown (destroy + remove) → report (json, md, html,
+screenshots) to ``drills/<ts>/`` in the bucket.
 
 Teardown runs whatever happened: a failed step, a failed check, Ctrl-C, or SIGTERM (turned into
 ``KeyboardInterrupt`` while the drill runs; ignored while tearing down so an impatient second
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -33,7 +39,7 @@ from deedbox.backend.verify import compare_summaries
 from deedbox.bucket.client import BucketClient
 from deedbox.bucket.layout import PREFIXES
 from deedbox.bucket.snapshots import format_ts
-from deedbox.config.model import Config, DrillCheck
+from deedbox.config.model import Config, DrillCheck, ValueRef
 from deedbox.convex.api import ConvexApi
 from deedbox.convex.client import ConvexClient
 from deedbox.convex.snapshot import summarize
@@ -50,10 +56,13 @@ from deedbox.drill.report import (
 from deedbox.drill.stacks import StackBackend
 from deedbox.errors import CheckFailed, DeedboxError, EnvironmentProblem, UsageError
 from deedbox.restore.common import VerifiedSnapshot, local_copy, verified_snapshot
+from deedbox.restore.point import secret_versions
+from deedbox.secrets.restore import apply_restore, plan_restore
+from deedbox.secrets.vault import Vault, secret_name
 from deedbox.topology.drill import drill_tags
 
-STEPS = ("verify snapshot", "stack up", "code push", "import snapshot", "round trip", "checks",
-         "teardown", "report upload")
+STEPS = ("verify snapshot", "stack up", "restore secrets", "code push", "import snapshot", "round trip", "media",
+         "checks", "web app", "teardown", "report upload")
 CODE_PUSH_TIMEOUT_S = 1800
 EXPORT_DEADLINE_S = 3600.0
 
@@ -90,6 +99,8 @@ class DrillTools:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     export_poll_s: float = 2.0
+    vault: Vault | None = None  # default: the config's vault (Secrets Manager)
+    browser: Any = None  # deedbox.drill.web's browser factory (default: system Chromium)
 
 
 class Drill:
@@ -105,6 +116,10 @@ class Drill:
                                   steps=[Step(name) for name in STEPS])
         self.interrupted = False
         self.teardown_ok = True
+        self.secret_values: dict[str, str] = {}  # restored values, for drills.web {secret: KEY}; never reported
+        self.screenshots: list[tuple[str, bytes]] = []  # (bucket key, PNG)
+        self.roundtrip_summary: dict[str, Any] | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="deedbox-drill-"))
 
     # ------------------------------------------------------------------ the run
     def run(self) -> DrillReport:
@@ -114,11 +129,17 @@ class Drill:
                 snap = self._step("verify snapshot", self._verify)
                 created = True  # from here a failed `up` may still have created something
                 target = self._target(self._step("stack up", self._up))
+                if self.drills.secrets and self.config.backups.secrets is not None:
+                    self._step("restore secrets", lambda: self._secrets(snap, target))
                 if self.drills.code_push:
                     self._step("code push", lambda: self._code_push(target))
                 self._step("import snapshot", lambda: self._import(snap, target))
-                self._step("round trip", lambda: self._round_trip(snap, target))
+                roundtrip = self._step("round trip", lambda: self._round_trip(snap, target))
+                if self.drills.media is not None:
+                    self._step("media", lambda: self._media(snap, roundtrip))
                 self._step("checks", lambda: self._checks(target))
+                if self.drills.web is not None:
+                    self._step("web app", lambda: self._web(target))
                 self.report.rto_s = seconds_between(self.report.started_at, self._now())
         except _StepFailed:
             pass
@@ -130,6 +151,7 @@ class Drill:
                     self._step("teardown", self._teardown, reraise=False)
             self.report.finished_at = self._now()
             self._step("report upload", self._upload, reraise=False)
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return self.report
 
     @property
@@ -159,12 +181,15 @@ class Drill:
         step.duration_s = round(time.monotonic() - t0, 3)
         if isinstance(value, str):
             step.detail = value
+        elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str):
+            value, step.detail = value  # (value for the next step, detail)
         return value
 
     # ------------------------------------------------------------------ steps
     def _verify(self) -> VerifiedSnapshot:
         snap = verified_snapshot(self.tools.store, self.config, "latest", read_data=True)
         self.report.snapshot = snap.ref.prefix
+        self.report.restore_point = snap.manifest.restore_point
         self.report.snapshot_taken_at = snap.ref.timestamp.isoformat(timespec="seconds")
         self.report.rpo_s = round((self.started - snap.ref.timestamp).total_seconds(), 3)
         return snap
@@ -194,6 +219,28 @@ class Drill:
         self.report.deployment_url = url
         return Target(url, key, fresh)
 
+    def _vault(self) -> Vault:
+        if self.tools.vault is None:
+            self.tools.vault = Vault(self.config)
+        return self.tools.vault
+
+    def _secrets(self, snap: VerifiedSnapshot, target: Target) -> str:
+        client = self.tools.client_factory(target.url, target.key)
+        items = plan_restore(self.config, self._vault(), client.list_environment_variables(),
+                             versions=secret_versions(snap.manifest.restore_point))
+        try:
+            items = apply_restore(client, items)
+        finally:
+            self.report.secrets = [i.to_dict() for i in items]
+        self.secret_values = {i.key: i.value for i in items if i.value is not None}
+        missing = [i.key for i in items if i.state == "missing-in-vault"]
+        if missing:
+            raise CheckFailed(f"not in the vault, so not restorable: {', '.join(missing)}")
+        restored = [i for i in items if i.value is not None]
+        fallback = [i.key for i in restored if i.source != "restore-point"]
+        note = f"; current version used for {', '.join(fallback)}" if fallback and snap.manifest.restore_point else ""
+        return f"{len(restored)} environment variables set and read back (fingerprints match){note}"
+
     def _code_push(self, target: Target) -> str:
         env = {k: v for k, v in self.tools.env.items() if not k.startswith("CONVEX_")}
         if target.fresh:
@@ -212,24 +259,70 @@ class Drill:
             written = client.import_zip(path, mode="requireEmpty" if target.fresh else "replaceAll")
         return f"{written} documents imported"
 
-    def _round_trip(self, snap: VerifiedSnapshot, target: Target) -> str:
+    def _round_trip(self, snap: VerifiedSnapshot, target: Target) -> tuple[Path, str]:
         client = self.tools.client_factory(target.url, target.key)
         status = client.export(include_storage=self.config.backups.backend.include_file_storage,
                                deadline_s=EXPORT_DEADLINE_S, poll_s=self.tools.export_poll_s)
         if status.start_ts is None:
             raise CheckFailed("the drill deployment reported a completed export without its start_ts")
-        with tempfile.TemporaryDirectory(prefix="deedbox-drill-") as tmp:
-            path = Path(tmp) / "roundtrip.zip"
-            with client.download_export(status.start_ts) as stream, path.open("wb") as out:
-                while chunk := stream.read(1024 * 1024):
-                    out.write(chunk)
-            actual = summarize(path).to_dict()
+        path = self.workdir / "roundtrip.zip"  # kept for the media step; the workdir goes with the drill
+        with client.download_export(status.start_ts) as stream, path.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                out.write(chunk)
+        actual = summarize(path).to_dict()
+        self.roundtrip_summary = actual
         problems = compare_summaries({"tables": snap.tables}, {"tables": actual["tables"]})
         if problems:
             more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
             raise CheckFailed("round trip differs: " + "; ".join(problems[:3]) + more)
         docs = sum(t["count"] for t in actual["tables"])
-        return f"{len(actual['tables'])} tables, {docs} documents: counts and digests match the manifest"
+        return path, f"{len(actual['tables'])} tables, {docs} documents: counts and digests match the manifest"
+
+    def _media(self, snap: VerifiedSnapshot, roundtrip: Path) -> str:
+        from deedbox.drill.media import check_media
+
+        outcome = check_media(self.config, self.tools.store, roundtrip, snap.manifest.snapshot, seed=self.drill_id,
+                              roundtrip_snapshot=self.roundtrip_summary)
+        self.report.media = outcome.to_dict()
+        if not outcome.ok:
+            raise CheckFailed(outcome.summary())
+        return outcome.summary()
+
+    def _resolve(self, ref: ValueRef) -> str:
+        if ref.kind == "literal":
+            return ref.name
+        if ref.kind == "env":
+            value = self.tools.env.get(ref.name)
+            if value is None:
+                raise UsageError(f"drills.web: environment variable {ref.name} is not set")
+            return value
+        if ref.name in self.secret_values:
+            return self.secret_values[ref.name]
+        _, value, _ = self._vault().read_versioned(secret_name(self.config, ref.name))
+        if value is None:
+            raise CheckFailed(f"drills.web: the vault has no value for {ref.name}")
+        return value
+
+    def _web(self, target: Target) -> str:
+        from deedbox.drill.web import run_web
+
+        web = self.drills.web
+        assert web is not None  # the step only runs when drills.web is configured
+        base = Path(self.config.path).resolve().parent if self.config.path else Path.cwd()
+        outcome = run_web(web, convex_url=target.url, resolve=self._resolve, base_dir=base, env=self.tools.env,
+                          browser=self.tools.browser)
+        prefix = f"{PREFIXES['drills']}{format_ts(self.started)}/screenshots/"
+        for n, s in enumerate(outcome.steps, 1):
+            key = None
+            if s.screenshot:
+                key = f"{prefix}{n:02d}-{_slug(s.name)}.png"
+                self.screenshots.append((key, s.screenshot))
+            self.report.web.append({"name": s.name, "action": s.action, "status": s.status, "detail": s.detail,
+                                    "duration_s": round(s.duration_s, 3), "screenshot": key})
+        if not outcome.ok:
+            raise CheckFailed(f"browser step `{outcome.failed_step}` failed: "
+                              + next(s.detail for s in outcome.steps if s.status == FAILED))
+        return f"{len(outcome.steps)} browser steps passed in headless Chromium"
 
     def _checks(self, target: Target) -> str:
         client = self.tools.client_factory(target.url, target.key)
@@ -250,12 +343,18 @@ class Drill:
     def _upload(self) -> str:
         import json
 
+        from deedbox.drill.html import render_html
+
         prefix = f"{PREFIXES['drills']}{format_ts(self.started)}/"
-        keys = [prefix + "report.json", prefix + "report.md"]
+        for key, png in self.screenshots:  # evidence first; the report that points at it last
+            self.tools.store.put_new(key, png, content_type="image/png")
+        keys = [prefix + "report.json", prefix + "report.md", prefix + "report.html"]
         self.report.report_keys = keys
         body = json.dumps(self.report.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
-        self.tools.store.put_new(keys[0], body.encode(), content_type="application/json")
         self.tools.store.put_new(keys[1], render_markdown(self.report).encode(), content_type="text/markdown")
+        self.tools.store.put_new(keys[2], render_html(self.report, dict(self.screenshots)).encode(),
+                                 content_type="text/html; charset=utf-8")
+        self.tools.store.put_new(keys[0], body.encode(), content_type="application/json")
         return f"s3://{self.tools.store.bucket}/{prefix}"
 
 
@@ -267,6 +366,10 @@ def _run_check(client: ConvexApi, check: DrillCheck) -> CheckOutcome:
         return CheckOutcome(check.name, check.query, FAILED, _describe(err), who)
     problem = expectation_problem(check.expect, value)
     return CheckOutcome(check.name, check.query, FAILED if problem else PASSED, problem or "ok", who)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40] or "step"
 
 
 def _describe(err: BaseException) -> str:

@@ -77,8 +77,22 @@ def fake(tmp_path, drill_server):
     return fake
 
 
+VAULT_VALUES = {"STRIPE_SECRET_KEY": "sk_test_drill_value", "STRIPE_WEBHOOK_SECRET": "whsec_drill_value",
+                "SESSION_SECRET": "session-drill-value", "RESEND_API_KEY": "re_drill_value",
+                "CONVEX_DEPLOY_KEY": "prod:happy-otter-123|PROD-KEY"}
+
+
 @pytest.fixture
-def tools(store, fake):
+def vault(aws):  # noqa: F811
+    """The vault as `secrets push` leaves it: every configured key has a value (moto Secrets Manager)."""
+    sm = aws.client("secretsmanager")
+    for key, value in VAULT_VALUES.items():
+        sm.create_secret(Name=f"deedbox/guild/{key}", SecretString=value)
+    return sm
+
+
+@pytest.fixture
+def tools(store, fake, vault):
     backend = AutomationBackend(backend_url=f"file://{fake.state_dir}", pulumi_root=str(fake.root),
                                 env={"PULUMI_CONFIG_PASSPHRASE": "drill-pass"})
     return DrillTools(store=store, backend=backend, clock=lambda: DRILL_AT, export_poll_s=0.05,

@@ -14,7 +14,7 @@ from deedbox.cli import app
 
 
 @pytest.fixture
-def cli_env(fake, store, monkeypatch, tmp_path, reference_config_path):
+def cli_env(fake, store, vault, monkeypatch, tmp_path, reference_config_path):
     monkeypatch.setenv("DEEDBOX_PULUMI_ROOT", str(fake.root))
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{fake.state_dir}")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "drill-pass")
@@ -32,8 +32,9 @@ def test_drill_run_then_list_json(cli_env, snapshot, fake):
     res = CliRunner().invoke(app, ["drill", "run", "--config", str(cli_env), "--format", "json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["status"] == "passed" and doc["steps"][2]["name"] == "code push"
-    assert doc["steps"][2]["status"] == "passed"
+    assert doc["status"] == "passed" and doc["steps"][3]["name"] == "code push"
+    assert doc["steps"][3]["status"] == "passed"
+    assert doc["steps"][2]["name"] == "restore secrets" and doc["steps"][2]["status"] == "passed"
     assert fake.stacks() == {}
     listed = CliRunner().invoke(app, ["drill", "list", "--config", str(cli_env), "--format", "json"])
     assert listed.exit_code == 0, listed.output

@@ -16,7 +16,8 @@ from deedbox.cli import app
 from deedbox.config import load
 from deedbox.secrets.restore import FROM_CURRENT_FALLBACK, FROM_POINT, SET, UNCHANGED, plan_restore
 from deedbox.secrets.vault import Vault
-from tests.support.canary import DEPLOY_KEY, SECRET as CANARY
+from tests.support.canary import DEPLOY_KEY
+from tests.support.canary import SECRET as CANARY
 from tests.support.convex_server import ConvexTestServer
 
 CONVEX_KEYS = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SESSION_SECRET", "RESEND_API_KEY"]
