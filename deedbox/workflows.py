@@ -82,7 +82,7 @@ def _setup_steps(region: str, role: str) -> list[dict]:
     return [
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.11"}},
-        # These jobs hold the runner role (and, for secrets, every platform secret): never install
+        # These jobs hold the runner role (and, for secrets, the deploy key and the external keys): never install
         # an unpinned package by bare name. The repository variable names the exact deedbox.
         {"name": "Install deedbox (pinned by the DEEDBOX_PIP_SPEC repository variable)",
          "run": _INSTALL, "env": {"DEEDBOX_PIP_SPEC": "${{ vars.DEEDBOX_PIP_SPEC }}"}},
@@ -126,6 +126,26 @@ WRITE_ENV = ("python - <<'EOF'\n"
              "EOF\n")
 
 
+def _secrets_workflow(config: Config, ctx: dict[str, Any]) -> dict:
+    """Keys that live in Convex are read from the deployment with the deploy key (GitHub holds no
+    copy of them); only ``external`` keys come from GitHub secrets, through a private file."""
+    assert config.backups.secrets is not None
+    external = [k.name for k in config.backups.secrets.keys if k.lives_in == "external"]
+    in_convex = len(external) < len(config.backups.secrets.keys)
+    schedule = config.backups.secrets.verify_schedule or DEFAULT_VERIFY
+    args = (["--from convex"] if in_convex else []) + (['--env-file "$RUNNER_TEMP/live.env"'] if external else [])
+    verify: dict[str, Any] = {"name": "Compare with the vault", "run": "deedbox secrets verify " + " ".join(args)}
+    if in_convex:
+        verify["env"] = _secret_env(config.source.convex.deploy_key.env)
+    steps: list[dict[str, Any]] = [verify]
+    if external:
+        steps = [{"name": "Write the external keys to a private file", "run": WRITE_ENV,
+                  "env": {"DEEDBOX_KEYS": str(external).replace("'", '"'), **_secret_env(*external)}},
+                 verify,
+                 {"name": "Remove the file", "if": "always()", "run": 'rm -f "$RUNNER_TEMP/live.env"'}]
+    return _workflow("deedbox: secrets verify", to_github_cron(schedule), "secrets", steps, ctx)
+
+
 def workflows(config: Config, *, bucket: str, role: str) -> dict[str, dict]:
     """File name → workflow document for every scheduled job the config needs."""
     ctx = {"region": config.destination.region, "role": role, "bucket": bucket,
@@ -146,15 +166,7 @@ def workflows(config: Config, *, bucket: str, role: str) -> dict[str, dict]:
             step["env"] = _secret_env(*refs)
         out["deedbox-media-sync.yml"] = _workflow("deedbox: media", to_github_cron(schedule), "media", [step], ctx)
     if config.backups.secrets is not None:
-        keys = [k.name for k in config.backups.secrets.keys]
-        schedule = config.backups.secrets.verify_schedule or DEFAULT_VERIFY
-        out["deedbox-secrets-verify.yml"] = _workflow(
-            "deedbox: secrets verify", to_github_cron(schedule), "secrets", [
-                {"name": "Write the live environment to a private file", "run": WRITE_ENV,
-                 "env": {"DEEDBOX_KEYS": str(keys).replace("'", '"'), **_secret_env(*keys)}},
-                {"name": "Compare with the vault",
-                 "run": 'deedbox secrets verify --env-file "$RUNNER_TEMP/live.env"'},
-                {"name": "Remove the file", "if": "always()", "run": 'rm -f "$RUNNER_TEMP/live.env"'}], ctx)
+        out["deedbox-secrets-verify.yml"] = _secrets_workflow(config, ctx)
     out["deedbox-status.yml"] = _workflow("deedbox: freshness", STATUS_CRON, "status", [
         {"name": "Freshness against RPO", "run": "deedbox status"}], {**ctx, "timeout": 15})
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -91,3 +93,27 @@ def test_install_step_requires_a_pinned_spec(tmp_path, reference_config_path):
         install = next(s for s in job["steps"] if "DEEDBOX_PIP_SPEC" in s.get("env", {}))
         assert install["env"]["DEEDBOX_PIP_SPEC"] == "${{ vars.DEEDBOX_PIP_SPEC }}", path.name
         assert 'if [ -z "$DEEDBOX_PIP_SPEC" ]' in install["run"] and "exit 1" in install["run"]
+
+
+def test_secrets_job_reads_convex_keys_from_the_deployment_and_only_external_ones_from_github(reference_config_path):
+    """GitHub holds no copy of the keys that live in Convex: the job reads them with the deploy key."""
+    from deedbox.config import load
+    from deedbox.workflows import workflows
+
+    cfg = load(reference_config_path)
+    doc = workflows(cfg, bucket="b", role="arn:aws:iam::1:role/r")["deedbox-secrets-verify.yml"]
+    (job,) = doc["jobs"].values()
+    text = json.dumps(job)
+    verify = next(s for s in job["steps"] if s.get("name") == "Compare with the vault")
+    assert verify["run"] == 'deedbox secrets verify --from convex --env-file "$RUNNER_TEMP/live.env"'
+    assert verify["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}"}
+    writer = next(s for s in job["steps"] if s.get("name") == "Write the external keys to a private file")
+    assert json.loads(writer["env"]["DEEDBOX_KEYS"]) == ["CONVEX_DEPLOY_KEY"]
+    assert "STRIPE_SECRET_KEY" not in text and "SESSION_SECRET" not in text
+
+    only_convex = dataclasses.replace(cfg, backups=dataclasses.replace(cfg.backups, secrets=dataclasses.replace(
+        cfg.backups.secrets, keys=tuple(k for k in cfg.backups.secrets.keys if k.lives_in == "convex"))))
+    (job,) = workflows(only_convex, bucket="b", role="r")["deedbox-secrets-verify.yml"]["jobs"].values()
+    assert [s["run"] for s in job["steps"] if s.get("name") == "Compare with the vault"] == \
+        ["deedbox secrets verify --from convex"]
+    assert "live.env" not in json.dumps(job)
