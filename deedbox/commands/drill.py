@@ -67,15 +67,31 @@ def _list(store, open_backend, fmt: str) -> int:
     doc = {"reports": reports, "stacks_unavailable": unavailable, "stacks": [
         {"stack": s.name, "expires_at": s.expires_at.isoformat() if s.expires_at else None,
          "expired": s.expired, "resources": s.resources} for s in stacks]}
-    lines = [f"{r.get('drill_id') or r['key']}: {r['status']}"
-             + (f" (failed at {r['failed_step']})" if r.get("failed_step") else "")
-             + f"  RPO {r.get('rpo_s')}s RTO {r.get('rto_s')}s" for r in reports] or ["no drill reports"]
+    lines = [_report_line(r) for r in reports] or ["no drill reports"]
+    rtos = [r["rto_s"] for r in reports if r.get("status") == "passed" and isinstance(r.get("rto_s"), int | float)]
+    if rtos:
+        lines.append(f"RTO of {len(rtos)} passed drills: newest {_dur(rtos[0])}, worst {_dur(max(rtos))}, "
+                     f"best {_dur(min(rtos))}")
     lines += [f"stack {s['stack']}: expires {s['expires_at']}{' (EXPIRED: run `deedbox drill reap`)' if s['expired'] else ''}"
               for s in doc["stacks"]]
     if unavailable:
         lines.append(f"stacks not listed: {unavailable}")
     emit(fmt, doc, lines)
     return 0
+
+
+def _dur(seconds: float | None) -> str:
+    from deedbox.drill.report import format_duration
+
+    return format_duration(seconds)
+
+
+def _report_line(r: dict) -> str:
+    stores = r.get("stores") or {}
+    verdicts = " ".join(f"{name}:{verdict}" for name, verdict in stores.items() if verdict != "skipped")
+    return (f"{r.get('drill_id') or r['key']}: {r['status']}"
+            + (f" (failed at {r['failed_step']})" if r.get("failed_step") else "")
+            + f"  RPO {_dur(r.get('rpo_s'))}  RTO {_dur(r.get('rto_s'))}" + (f"  [{verdicts}]" if verdicts else ""))
 
 
 def _reap(backend, fmt: str) -> int:

@@ -83,5 +83,6 @@ def list_reports(store: Any) -> list[dict[str, Any]]:
         rows.append({"key": obj.key, "drill_id": doc.get("drill_id"), "status": doc.get("status"),
                      "failed_step": doc.get("failed_step"), "snapshot": doc.get("snapshot"),
                      "rpo_s": doc.get("rpo_s"), "rto_s": doc.get("rto_s"),
-                     "started_at": doc.get("started_at")})
+                     "started_at": doc.get("started_at"), "stores": doc.get("stores"),
+                     "html": next((k for k in doc.get("report_keys") or [] if k.endswith(".html")), None)})
     return sorted(rows, key=lambda r: r["key"], reverse=True)

@@ -38,7 +38,16 @@ def test_drill_run_then_list_json(cli_env, snapshot, fake):
     assert fake.stacks() == {}
     listed = CliRunner().invoke(app, ["drill", "list", "--config", str(cli_env), "--format", "json"])
     assert listed.exit_code == 0, listed.output
-    assert [r["status"] for r in json.loads(listed.stdout)["reports"]] == ["passed"]
+    (row,) = json.loads(listed.stdout)["reports"]
+    assert row["status"] == "passed" and row["stores"]["secrets"] == "passed"
+    assert row["html"].endswith("/report.html")
+    text = CliRunner().invoke(app, ["drill", "list", "--config", str(cli_env)]).stdout
+    assert f"RTO of 1 passed drills: newest {_dur(row['rto_s'])}" in text and "[backend:passed secrets:passed]" in text
+
+
+def _dur(seconds):
+    from deedbox.drill.report import format_duration
+    return format_duration(seconds)
 
 
 def test_drill_run_failure_exit_1_text(cli_env, snapshot, fake, drill_server):
