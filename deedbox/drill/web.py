@@ -265,14 +265,15 @@ def _read_tail(log: IO[bytes], limit: int = 64 * 1024) -> bytes:
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
-    """TERM the process group, wait until it is gone (at most ``grace_s``), then KILL what is left."""
-    _signal_group(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and _group_alive(proc):
-        time.sleep(0.05)
-    _signal_group(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace_s)
+    """TERM the process group, wait until it is gone (at most ``grace_s``), then KILL what is left
+    and wait for that too (a killed process takes a moment to go)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        _signal_group(proc.pid, sig)
+        deadline = time.monotonic() + grace_s
+        while _group_alive(proc) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _group_alive(proc):
+            return
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
