@@ -7,6 +7,10 @@ Pulumi or boto3), and maps errors to exit codes in one place:
 - 0 success, 1 the thing checked is wrong, 2 usage or environment error (see ``deedbox.errors``);
 - an unexpected exception prints one line and where the traceback was written, exit 2;
 - Ctrl-C exits 130.
+
+``deedbox --notify <command>`` (or ``DEEDBOX_NOTIFY=1``) sends the outcome of export, verify,
+media sync, secrets verify, status and drill run to the channels of ``notifications``, after the
+command is done (``deedbox.commands.notify.after_command``; docs/notify.md).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import sys
 import tempfile
 import traceback
+from contextvars import ContextVar
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,10 +41,28 @@ media_app = typer.Typer(help="Copy media and recordings to the backup store.", n
 secrets_app = typer.Typer(help="Keep the secret vault in step with the live environment.", no_args_is_help=True)
 restore_app = typer.Typer(help="Restore one record or everything from a verified snapshot.", no_args_is_help=True)
 drill_app = typer.Typer(help="Restore drills on ephemeral stacks.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notifications: Slack and SNS (backup.yaml's notifications).", no_args_is_help=True)
 app.add_typer(media_app, name="media")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(restore_app, name="restore")
 app.add_typer(drill_app, name="drill")
+app.add_typer(notify_app, name="notify")
+
+_NOTIFY: ContextVar[bool] = ContextVar("deedbox_notify", default=False)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    notify: bool = typer.Option(
+        False, "--notify", envvar="DEEDBOX_NOTIFY",
+        help="After export, verify, media sync, secrets verify, status or drill run: send the outcome to "
+             "backup.yaml's notifications channels (as `notifications.on` asks). Before the command: "
+             "`deedbox --notify status`.",
+    ),
+) -> None:
+    token = _NOTIFY.set(notify)
+    ctx.call_on_close(lambda: _NOTIFY.reset(token))
 
 
 class ValidateFormat(StrEnum):
@@ -80,19 +103,40 @@ FormatOpt = typer.Option(Format.text, "--format", help="Output format.")
 
 def _dispatch(command: str, *, entry: str = "run", **options: object) -> None:
     """Run ``deedbox.commands.<command>.<entry>(**options)`` and exit with its code."""
+    from deedbox.commands.output import capture
+
     options = {k: (v.value if isinstance(v, Enum) else v) for k, v in options.items()}
-    try:
-        module = importlib.import_module(f"deedbox.commands.{command}")
-        code = getattr(module, entry)(**options)
-    except DeedboxError as err:
-        typer.echo(f"deedbox: error: {err}", err=True)
-        code = err.exit_code
-    except KeyboardInterrupt:
-        typer.echo("deedbox: interrupted", err=True)
-        code = 130
-    except Exception as err:  # a bug: one line, details to a log file
-        code = _report_unexpected(err)
+    error = None
+    with capture() as captured:
+        try:
+            module = importlib.import_module(f"deedbox.commands.{command}")
+            code = getattr(module, entry)(**options)
+        except DeedboxError as err:
+            typer.echo(f"deedbox: error: {err}", err=True)
+            code, error = err.exit_code, str(err)
+        except KeyboardInterrupt:
+            typer.echo("deedbox: interrupted", err=True)
+            code, error = 130, "interrupted"
+        except Exception as err:  # a bug: one line, details to a log file
+            code, error = _report_unexpected(err), f"unexpected error: {type(err).__name__}"
+    if _NOTIFY.get():
+        code = _notify(command, entry, options, code, captured.document, error)
     raise typer.Exit(code)
+
+
+def _notify(command: str, entry: str, options: dict, code: int, document: dict | None, error: str | None) -> int:
+    """``--notify``: the command's output stands; a notification failure changes only an exit 0 (to 2)."""
+    try:
+        from deedbox.commands.notify import after_command
+
+        return after_command(command, entry=entry, options=options, code=code, document=document, error=error)
+    except KeyboardInterrupt:
+        typer.echo("deedbox: error: notification not sent: interrupted", err=True)
+        return code or 130
+    except Exception as err:  # a bug while notifying: said, logged, and the result kept
+        typer.echo("deedbox: error: notification not sent (a bug in deedbox: next line)", err=True)
+        bug = _report_unexpected(err)
+        return code or bug
 
 
 def _report_unexpected(err: Exception) -> int:
@@ -289,6 +333,15 @@ def drill_reap(
 ) -> None:
     """Destroy drill stacks past their TTL (runs that were killed hard)."""
     _dispatch("drill", action="reap", config=config, bucket=bucket, format=format)
+
+
+@notify_app.command("test")
+def notify_test(
+    config: Path = ConfigOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Send a test message to every configured channel. Exit 0 all sent, 1 one failed, 2 none configured."""
+    _dispatch("notify", action="test", config=config, format=format)
 
 
 @app.command()

@@ -6,6 +6,10 @@ the config gives, converted from EventBridge's dialect to GitHub's 5-field cron
 role: the stack output's ``runner_role_arn`` when readable, else the deterministic name the
 topology gives it, overridable by the repository variable ``DEEDBOX_RUNNER_ROLE_ARN``. Secret
 values come from GitHub secrets named after the config's env references; none is written here.
+
+When backup.yaml has a notification channel, every deedbox step runs with ``--notify``
+(docs/notify.md), and the Slack webhook's variable (``notifications.slack_webhook.env``) comes
+from the GitHub secret of that name, on those steps only; SNS needs no secret (the runner role).
 """
 
 from __future__ import annotations
@@ -126,6 +130,17 @@ WRITE_ENV = ("python - <<'EOF'\n"
              "EOF\n")
 
 
+def _notified(config: Config, step: dict[str, Any]) -> dict[str, Any]:
+    """``step`` with ``deedbox --notify`` and the webhook's secret, when the config notifies anyone."""
+    notes = config.notifications
+    if notes is None or not (notes.slack_webhook or notes.sns_topic_arn or notes.email):
+        return step
+    out = {**step, "run": re.sub(r"^deedbox ", "deedbox --notify ", step["run"])}
+    if notes.slack_webhook is not None:
+        out["env"] = {**step.get("env", {}), **_secret_env(notes.slack_webhook.env)}
+    return out
+
+
 def _secrets_workflow(config: Config, ctx: dict[str, Any]) -> dict:
     """Keys that live in Convex are read from the deployment with the deploy key (GitHub holds no
     copy of them); only ``external`` keys come from GitHub secrets, through a private file."""
@@ -137,6 +152,7 @@ def _secrets_workflow(config: Config, ctx: dict[str, Any]) -> dict:
     verify: dict[str, Any] = {"name": "Compare with the vault", "run": "deedbox secrets verify " + " ".join(args)}
     if in_convex:
         verify["env"] = _secret_env(config.source.convex.deploy_key.env)
+    verify = _notified(config, verify)
     steps: list[dict[str, Any]] = [verify]
     if external:
         steps = [{"name": "Write the external keys to a private file", "run": WRITE_ENV,
@@ -152,10 +168,10 @@ def workflows(config: Config, *, bucket: str, role: str) -> dict[str, dict]:
            "environment": config.runner.environment}
     out = {"deedbox-export.yml": _workflow(
         "deedbox: backend export", to_github_cron(config.backups.backend.schedule), "export", [
-            {"name": "Export, verify, write manifest", "run": "deedbox export --reason scheduled",
-             "env": _secret_env(config.source.convex.deploy_key.env)},
-            {"name": "Verify the stored snapshot (read data)",
-             "run": "deedbox verify --snapshot latest --read-data"}], ctx)}
+            _notified(config, {"name": "Export, verify, write manifest", "run": "deedbox export --reason scheduled",
+                               "env": _secret_env(config.source.convex.deploy_key.env)}),
+            _notified(config, {"name": "Verify the stored snapshot (read data)",
+                               "run": "deedbox verify --snapshot latest --read-data"})], ctx)}
     media, source_media = config.backups.media, config.source.media
     if media is not None and source_media is not None and config.media_classes():
         schedule = media.schedule or f"rate({media.rpo_hours} hours)"
@@ -164,9 +180,10 @@ def workflows(config: Config, *, bucket: str, role: str) -> dict[str, dict]:
                 "run": "deedbox media sync"}
         if refs:
             step["env"] = _secret_env(*refs)
-        out["deedbox-media-sync.yml"] = _workflow("deedbox: media", to_github_cron(schedule), "media", [step], ctx)
+        out["deedbox-media-sync.yml"] = _workflow("deedbox: media", to_github_cron(schedule), "media",
+                                                  [_notified(config, step)], ctx)
     if config.backups.secrets is not None:
         out["deedbox-secrets-verify.yml"] = _secrets_workflow(config, ctx)
     out["deedbox-status.yml"] = _workflow("deedbox: freshness", STATUS_CRON, "status", [
-        {"name": "Freshness against RPO", "run": "deedbox status"}], {**ctx, "timeout": 15})
+        _notified(config, {"name": "Freshness against RPO", "run": "deedbox status"})], {**ctx, "timeout": 15})
     return out

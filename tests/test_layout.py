@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "deedbox"
 LAYERS: dict[str, int] = {
     "errors": 0, "__init__": 0,
     "config": 1, "scaffold": 1,
-    "bucket": 2, "convex": 2,
+    "bucket": 2, "convex": 2, "notify": 2,
     "topology": 3, "policy": 3, "backend": 3, "media": 3, "secrets": 3,
     "plan": 4, "restore": 4, "status": 4, "workflows": 4,
     "drill": 5, "doctor": 5,

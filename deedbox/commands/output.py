@@ -2,6 +2,8 @@
 
 Commands print one JSON document on stdout with ``--format json`` and plain lines otherwise;
 progress goes to stderr and only when stderr is a terminal, so logs of scheduled jobs stay clean.
+Inside ``capture()`` every ``emit`` also keeps its document, whatever the format, so the CLI can
+hand a command's result to ``--notify`` without parsing what was printed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +25,36 @@ def load_config(path: Path | str) -> Any:
     return load(path)
 
 
+@dataclass
+class Captured:
+    """The documents ``emit`` printed inside one ``capture()``; ``document`` is the last (or None)."""
+
+    documents: list[dict]
+
+    @property
+    def document(self) -> dict | None:
+        return self.documents[-1] if self.documents else None
+
+
+_CAPTURE: ContextVar[Captured | None] = ContextVar("deedbox_capture", default=None)
+
+
+@contextmanager
+def capture() -> Iterator[Captured]:
+    """Keep what ``emit`` prints while the block runs (nested captures each see their own)."""
+    captured = Captured([])
+    token = _CAPTURE.set(captured)
+    try:
+        yield captured
+    finally:
+        _CAPTURE.reset(token)
+
+
 def emit(fmt: str, document: dict, lines: list[str]) -> None:
     """Print ``document`` as JSON or ``lines`` as text on stdout."""
+    captured = _CAPTURE.get()
+    if captured is not None:
+        captured.documents.append(document)
     if fmt == "json":
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     else:

@@ -56,7 +56,8 @@ def test_cli_writes_valid_workflows(tmp_path, reference_config_path, monkeypatch
     steps = export["jobs"]["export"]["steps"]
     creds = next(s for s in steps if s.get("uses", "").startswith("aws-actions/"))
     assert "arn:aws:iam::222222222222:role/guild-deedbox-runner" in creds["with"]["role-to-assume"]
-    assert steps[-2]["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}"}
+    assert steps[-2]["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}",
+                                "SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}  # notifications
     secrets = yaml.safe_load((out / "deedbox-secrets-verify.yml").read_text())
     assert secrets["on"]["schedule"] == [{"cron": "0 7 * * *"}]
 
@@ -105,8 +106,9 @@ def test_secrets_job_reads_convex_keys_from_the_deployment_and_only_external_one
     (job,) = doc["jobs"].values()
     text = json.dumps(job)
     verify = next(s for s in job["steps"] if s.get("name") == "Compare with the vault")
-    assert verify["run"] == 'deedbox secrets verify --from convex --env-file "$RUNNER_TEMP/live.env"'
-    assert verify["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}"}
+    assert verify["run"] == 'deedbox --notify secrets verify --from convex --env-file "$RUNNER_TEMP/live.env"'
+    assert verify["env"] == {"CONVEX_DEPLOY_KEY": "${{ secrets.CONVEX_DEPLOY_KEY }}",
+                             "SLACK_WEBHOOK_URL": "${{ secrets.SLACK_WEBHOOK_URL }}"}
     writer = next(s for s in job["steps"] if s.get("name") == "Write the external keys to a private file")
     assert json.loads(writer["env"]["DEEDBOX_KEYS"]) == ["CONVEX_DEPLOY_KEY"]
     assert "STRIPE_SECRET_KEY" not in text and "SESSION_SECRET" not in text
@@ -115,5 +117,43 @@ def test_secrets_job_reads_convex_keys_from_the_deployment_and_only_external_one
         cfg.backups.secrets, keys=tuple(k for k in cfg.backups.secrets.keys if k.lives_in == "convex"))))
     (job,) = workflows(only_convex, bucket="b", role="r")["deedbox-secrets-verify.yml"]["jobs"].values()
     assert [s["run"] for s in job["steps"] if s.get("name") == "Compare with the vault"] == \
-        ["deedbox secrets verify --from convex"]
+        ["deedbox --notify secrets verify --from convex"]
     assert "live.env" not in json.dumps(job)
+
+
+def _deedbox_steps(docs: dict) -> list[dict]:
+    return [s for doc in docs.values() for job in doc["jobs"].values() for s in job["steps"]
+            if "deedbox " in s.get("run", "") and "pip install" not in s["run"]]
+
+
+def test_scheduled_jobs_notify_and_get_the_webhook_from_github_secrets(reference_config_path):
+    """With notifications configured, every deedbox step runs with --notify; the webhook's variable
+    comes from the GitHub secret of that name on those steps only (never the workflow's env)."""
+    from deedbox.config import load
+    from deedbox.workflows import workflows
+
+    docs = workflows(load(reference_config_path), bucket="b", role="r")
+    steps = _deedbox_steps(docs)
+    assert sorted(s["run"].split(" --from")[0] for s in steps) == [
+        "deedbox --notify export --reason scheduled", "deedbox --notify media sync",
+        "deedbox --notify secrets verify", "deedbox --notify status",
+        "deedbox --notify verify --snapshot latest --read-data"]
+    assert all(s["env"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}" for s in steps)
+    others = [s for doc in docs.values() for job in doc["jobs"].values() for s in job["steps"] if s not in steps]
+    assert "SLACK_WEBHOOK_URL" not in json.dumps(others) + json.dumps([d["env"] for d in docs.values()])
+
+
+def test_without_a_channel_no_notify_and_sns_needs_no_secret(reference_config_path):
+    from deedbox.config import load
+    from deedbox.config.model import Notifications
+    from deedbox.workflows import workflows
+
+    cfg = load(reference_config_path)
+    quiet = _deedbox_steps(workflows(dataclasses.replace(cfg, notifications=None), bucket="b", role="r"))
+    assert quiet and not any("--notify" in s["run"] or "SLACK" in json.dumps(s) for s in quiet)
+    only_on = dataclasses.replace(cfg, notifications=Notifications(on=("failure",)))
+    assert not any("--notify" in s["run"] for s in _deedbox_steps(workflows(only_on, bucket="b", role="r")))
+    sns = dataclasses.replace(cfg, notifications=Notifications(email=("oncall@guild.example",)))
+    steps = _deedbox_steps(workflows(sns, bucket="b", role="r"))
+    assert all(s["run"].startswith("deedbox --notify ") for s in steps)
+    assert "SLACK" not in json.dumps(steps)
