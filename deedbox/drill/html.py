@@ -71,10 +71,13 @@ def render_html(report: DrillReport, screenshots: Mapping[str, bytes]) -> str:
         parts.append("<h2>Web app in headless Chromium</h2>")
         for w in report.web:
             img = screenshots.get(w.get("screenshot") or "")
-            src = f"data:image/png;base64,{base64.b64encode(img).decode()}" if img else ""
-            body = f"<img alt='{escape(w['name'])}' src='{src}'>" if src else "<p>(no screenshot)</p>"
-            parts.append(f"<figure class=shot>{body}<figcaption>{_badge(w['status'])} <b>{escape(w['name'])}</b>: "
-                         f"{escape(w['detail'])}</figcaption></figure>")
+            caption = f"{_badge(w['status'])} <b>{escape(w['name'])}</b>: {escape(w['detail'])}"
+            if not img:  # the app's start, and steps skipped after a failure
+                parts.append(f"<p class=webstep>{caption}</p>")
+                continue
+            src = f"data:image/png;base64,{base64.b64encode(img).decode()}"
+            parts.append(f"<figure class=shot><img alt='{escape(w['name'])}' src='{src}'>"
+                         f"<figcaption>{caption}</figcaption></figure>")
     parts.append(f"<p><small>started {escape(report.started_at)}, finished {escape(report.finished_at or 'n/a')}; "
                  f"deployment {escape(report.deployment_url or 'n/a')}</small></p></body></html>\n")
     return "".join(parts)

@@ -350,6 +350,7 @@ class Drill:
             self.tools.store.put_new(key, png, content_type="image/png")
         keys = [prefix + "report.json", prefix + "report.md", prefix + "report.html"]
         self.report.report_keys = keys
+        self.report.step("report upload").detail = "writing this report (report.json last)"
         body = json.dumps(self.report.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
         self.tools.store.put_new(keys[1], render_markdown(self.report).encode(), content_type="text/markdown")
         self.tools.store.put_new(keys[2], render_html(self.report, dict(self.screenshots)).encode(),
