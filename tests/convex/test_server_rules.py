@@ -349,6 +349,11 @@ def test_function_calls(srv):
     assert missing.status_code == 200 and missing.json()["status"] == "error" and "logLines" not in missing.json()
     assert code(call(srv, "POST", "/api/query", json={"path": "posts:count", "args": {}, "format": "xml"})) == \
         (400, "BadFormat")
+    # a plain JSON number, as a browser's JSON.stringify writes {limit: 20}, is a float64
+    srv.register_query("posts:echo", lambda db, args, identity: [type(args["limit"]).__name__, args["limit"]])
+    echoed = call(srv, "POST", "/api/query", json={"path": "posts:echo", "args": {"limit": 20},
+                                                   "format": "convex_encoded_json"})
+    assert echoed.json() == {"status": "success", "value": ["float", 20.0]}
 
 
 @pytest.mark.convex_rule("table-size")

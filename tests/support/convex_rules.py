@@ -346,9 +346,11 @@ ID_FORMAT = _rule(
 FUNCTIONS = _rule(
     "functions",
     "crates/local_backend/src/public_api.rs (public_query_post, UdfPostRequest, UdfResponse); "
-    "crates/value/src/export.rs (ValueFormat)",
+    "crates/value/src/export.rs (ValueFormat); crates/value/src/json/mod.rs (TryFrom<JsonValue>: every JSON "
+    "number is a Float64)",
     "`POST /api/query|mutation|action` {path, args, format?}: format is convex_encoded_json|convex_json|json|"
-    "convex_clean_json|export_json, else 400 BadFormat; the answer is HTTP 200 {status: success, value} or "
+    "convex_clean_json|export_json, else 400 BadFormat; a plain JSON number in the arguments is a float64 (20 is "
+    "20.0; int64 only as {$integer}); the answer is HTTP 200 {status: success, value} or "
     "{status: error, errorMessage, errorData?}, with logLines omitted when empty",
 )
 VALUE_FORMATS = ("convex_encoded_json", "convex_json", "json", "convex_clean_json", "export_json")

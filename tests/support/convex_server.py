@@ -721,13 +721,26 @@ def _update_env(srv: ConvexTestServer, req: dict) -> None:
 
 
 # ---- functions -------------------------------------------------------------------------------
+def _numbers_as_floats(value: Any) -> Any:
+    """R.FUNCTIONS: a JSON number is a float64 (the python ``convex`` package refuses bare ints)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, list):
+        return [_numbers_as_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _numbers_as_floats(v) for k, v in value.items()}
+    return value
+
+
 def _call(srv: ConvexTestServer, kind: str, req: dict, caller: Caller) -> dict:
     """R.FUNCTIONS."""
     fmt = req.get("format", "json")
     if fmt not in R.VALUE_FORMATS:
         raise HttpError(400, "BadFormat", f"Invalid value format {fmt!r}")
     raw_args = req.get("args", {})
-    args = json_to_convex(raw_args) if fmt in ("convex_encoded_json", "convex_json") else raw_args
+    args = json_to_convex(_numbers_as_floats(raw_args)) if fmt in ("convex_encoded_json", "convex_json") else raw_args
     if isinstance(args, list):  # the JSON API also takes [args]
         args = args[0] if args else {}
     path = str(req.get("path", ""))
