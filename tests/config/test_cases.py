@@ -72,3 +72,20 @@ def test_every_rule_has_a_negative_case() -> None:
     missing = (set(registry()) | documented) - covered
     assert not missing
     assert covered <= set(registry()) | documented, "a case expects a rule id the docs do not list"
+
+
+def test_the_reference_configs_commented_drill_example_is_valid(reference_config_path, tmp_path):
+    """backup.yaml (and so `deedbox init`) shows drills.web and drills.media commented out; uncommented,
+    they must validate and load as written."""
+    import re
+
+    from deedbox.config import check_text, load
+
+    text = reference_config_path.read_text()
+    uncommented = re.sub(r"^  # (web:|media:|  )", r"  \1", text, flags=re.MULTILINE)
+    assert uncommented != text and "  web:\n" in uncommented and "  media:\n" in uncommented
+    assert check_text(uncommented).errors == ()
+    path = tmp_path / "backup.yaml"
+    path.write_text(uncommented)
+    drills = load(path).drills
+    assert drills.web.steps[-1].expect.min_count == 1 and drills.media.references[0].field == "video.key"
