@@ -187,3 +187,18 @@ def test_emit_is_captured_whatever_the_format(capsys):
     assert captured.document == {"b": 2} and capsys.readouterr().out == "line\nline\n"
     emit("json", {"c": 3}, [])
     assert captured.documents == [{"a": 1}, {"b": 2}]  # nothing kept outside the block
+
+
+def test_a_bug_while_notifying_keeps_the_result_and_prints_no_traceback(store, make_config, monkeypatch):
+    from deedbox.commands import notify
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(notify, "after_command", broken)
+    path, _ = make_config("  slack_webhook: {env: SLACK_WEBHOOK_URL}\n")
+    res = invoke("--notify", "status", "--config", str(path), "--bucket", store.bucket, "--format", "json")
+    assert res.exit_code == 1 and json.loads(res.stdout)["fresh"] is False
+    said, logged = res.stderr.splitlines()
+    assert said == "deedbox: error: notification not sent (a bug in deedbox: next line)"
+    assert logged.startswith("deedbox: unexpected error: RuntimeError (details in ")
