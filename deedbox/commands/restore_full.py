@@ -22,14 +22,18 @@ def run(*, config: Path, snapshot: str, to: str, yes: bool, bucket: str | None, 
     doc = {"snapshot": r.snapshot, "target": to, "applied": r.applied, "tables": r.tables,
            "safety_snapshot": r.safety_snapshot, "written": r.written, "ok": r.ok,
            "count_problems": r.count_problems, "uncounted": r.uncounted, "log": r.log_key,
-           "cutover": steps, "secrets": r.secrets, "secrets_problem": r.secrets_problem}
+           "cutover": steps, "secrets": r.secrets, "secrets_problem": r.secrets_problem,
+           "restore_point": r.restore_point}
     emit(format, doc, _lines(r, to, steps))
     return 0 if r.ok else 1
 
 
 def _lines(r, to: str, steps: list[str]) -> list[str]:
+    from deedbox.restore.point import describe as describe_point
+
     total = sum(t["count"] for t in r.tables)
-    head = [f"snapshot {r.snapshot}: verified (read-data), {len(r.tables)} tables, {total} documents"]
+    head = [f"snapshot {r.snapshot}: verified (read-data), {len(r.tables)} tables, {total} documents",
+            "restore point:"] + [f"  {line}" for line in describe_point(r.snapshot, r.restore_point)]
     if not r.applied:
         would = [s["key"] for s in r.secrets if s["state"] == "would set"]
         return head + [

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from deedbox.drill.report import FAILED, PASSED, DrillReport, format_duration
+from deedbox.restore.point import describe as describe_point
 
 _COLOURS = {PASSED: "#1a7f37", FAILED: "#cf222e"}
 _SKIPPED = "#8c959f"
@@ -54,6 +55,10 @@ def render_html(report: DrillReport, screenshots: Mapping[str, bytes]) -> str:
         parts.append(_fact(name, store_verdict, "", f"store-{name.replace(' ', '-')}"))
     parts.append("</div>")
     parts += ["<h2>Steps</h2>", _timeline(report), _steps_table(report)]
+    if report.snapshot:
+        parts += ["<h2>Restore point</h2>", "<ul id=restore-point>"]
+        parts += [f"<li>{escape(line)}</li>" for line in describe_point(report.snapshot, report.restore_point)]
+        parts.append("</ul>")
     if report.secrets:
         parts += ["<h2>Secrets</h2>", "<table><tr><th>key</th><th>state</th><th>vault version</th><th>fingerprint</th></tr>"]
         parts += [f"<tr><td>{escape(s['key'])}</td><td>{escape(str(s['state']))}</td>"

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from deedbox.config.model import Expectation
+from deedbox.restore.point import describe as describe_point
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -131,6 +132,8 @@ def render_markdown(report: DrillReport) -> str:
     if report.checks:
         lines += ["", "| check | query | status | detail |", "|---|---|---|---|"]
         lines += [f"| {c.name} | `{c.query}` | {c.status} | {_cell(c.detail)} |" for c in report.checks]
+    if report.snapshot:
+        lines += ["", "Restore point:"] + [f"- {line}" for line in describe_point(report.snapshot, report.restore_point)]
     if report.secrets:
         lines += ["", "| secret | state | vault version | fingerprint |", "|---|---|---|---|"]
         lines += [f"| {s['key']} | {s['state']} | {s.get('source', '')} {(s.get('version_id') or '')[:8]} | "

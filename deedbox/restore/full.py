@@ -47,6 +47,7 @@ class FullRestoreResult:
     uncounted: list[str] = field(default_factory=list)
     log_key: str | None = None
     secrets: list[dict[str, Any]] = field(default_factory=list)  # RestoreItem.to_dict(): never a value
+    restore_point: dict[str, Any] | None = None  # the snapshot manifest's
     secrets_problem: str | None = None
 
     @property
@@ -85,7 +86,7 @@ def plan(store: BucketClient, config: Config, *, snapshot: str, to: str) -> tupl
     require_deployment_url(to)  # before anything else, so a plan never shows a bogus target
     snap = verified_snapshot(store, config, snapshot, read_data=True)
     tables = [{"component": t.get("component", ""), "name": t["name"], "count": t["count"]} for t in snap.tables]
-    return snap, FullRestoreResult(snap.ref.prefix, to, False, tables)
+    return snap, FullRestoreResult(snap.ref.prefix, to, False, tables, restore_point=snap.manifest.restore_point)
 
 
 def safety_export(config: Config, store: BucketClient, client: ConvexApi, to: str) -> str:

@@ -48,3 +48,24 @@ def secret_versions(point: dict[str, Any] | None) -> dict[str, str]:
     rows = (point or {}).get("secrets") or []
     return {r["key"]: r["version_id"] for r in rows
             if isinstance(r, dict) and isinstance(r.get("key"), str) and isinstance(r.get("version_id"), str)}
+
+
+def describe(snapshot: str | None, point: dict[str, Any] | None) -> list[str]:
+    """Pure: the restore point in a few lines: the three stores as of one moment."""
+    lines = [f"backend: snapshot {snapshot or 'n/a'}"]
+    if point is None:
+        return lines + ["secrets: no restore point in this manifest (current vault versions are used)",
+                        "media: no restore point in this manifest"]
+    rows = point.get("secrets")
+    if rows is None:
+        lines.append(f"secrets: not recorded ({point.get('secrets_unavailable', 'no backups.secrets')})")
+    else:
+        pinned = [r for r in rows if isinstance(r, dict) and r.get("version_id")]
+        lines.append(f"secrets: {len(pinned)} of {len(rows)} keys pinned to their vault version at export time")
+    media = point.get("media")
+    if media is None:
+        lines.append(f"media: {point.get('media_unavailable', 'no media record at export time')}")
+    else:
+        state = "ok" if media.get("ok") else "NOT ok"
+        lines.append(f"media: newest {media.get('mode')} record {media.get('record')} ({state})")
+    return lines

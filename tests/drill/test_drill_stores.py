@@ -63,6 +63,9 @@ def test_the_restore_point_version_is_restored_not_a_later_rotation(config, tool
     assert drill_server.deployment.env["SESSION_SECRET"] == VAULT_VALUES["SESSION_SECRET"]
     rows = {s["key"]: s for s in _report(store)["secrets"]}
     assert rows["SESSION_SECRET"]["source"] == "restore-point"
+    for name in ("report.md", "report.html"):
+        assert "secrets: 5 of 5 keys pinned to their vault version at export time" in \
+            store.get_bytes(PREFIX + name).decode()
     assert _report(store)["restore_point"]["secrets"][0]["version_id"]
 
 

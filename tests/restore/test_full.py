@@ -125,6 +125,9 @@ def test_cli_plan_only(config, store, backup, target, tmp_path):
                                    "--config", config.path, "--bucket", store.bucket])
     assert res.exit_code == 0, res.output
     assert "nothing was changed; run again with --yes" in res.stdout
+    assert "restore point:\n  backend: snapshot backend/" in res.stdout
+    assert "secrets: no restore point in this manifest" in res.stdout  # `backup` was taken without one
+    assert "4) set 4 environment variables from the vault (STRIPE_SECRET_KEY" in res.stdout
     assert target.paths() == []
 
 
