@@ -19,6 +19,9 @@ def run(*, action: str, config: Path, env_file: Path | None, from_: str | None, 
     from deedbox.secrets.vault import NOT_CHECKED, PASSING, Vault, check
 
     cfg = load_config(config)
+    if cfg.backups.secrets is None:
+        from deedbox.errors import UsageError
+        raise UsageError(f"{cfg.path or 'backup.yaml'} has no backups.secrets: no keys to {action}")
     file_values = parse_env_file(env_file) if env_file is not None else None
     convex_env = _source_env(cfg) if from_ == "convex" else None
     values, covered = live_values(cfg, env_file=file_values, convex_env=convex_env)
@@ -48,6 +51,9 @@ def restore(*, config: Path, to: str, keys: list[str] | None, key_env: str | Non
     from deedbox.secrets.vault import Vault
 
     cfg = load_config(config)
+    if cfg.backups.secrets is None:
+        from deedbox.errors import UsageError
+        raise UsageError(f"{cfg.path or 'backup.yaml'} has no backups.secrets: the vault holds nothing to restore")
     versions, point_of = _versions(cfg, snapshot, bucket)
     client = ConvexClient.from_env(to, key_env=key_env or _key_env_for(cfg, to))
     items = plan_restore(cfg, Vault(cfg), client.list_environment_variables(), keys=keys, versions=versions)
