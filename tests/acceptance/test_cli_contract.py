@@ -27,15 +27,17 @@ CONTRACT = {
     "export": ["--config", "--from-zip", "--reason", "--bucket"],
     "verify": ["--config", "--snapshot", "--read-data", "--bucket"],
     "media sync": ["--config", "--backfill", "--bucket"],
-    "secrets push": ["--config", "--env-file"],
-    "secrets verify": ["--config", "--env-file"],
+    "secrets push": ["--config", "--env-file", "--from"],
+    "secrets verify": ["--config", "--env-file", "--from"],
+    "secrets restore": ["--config", "--to", "--keys", "--snapshot", "--key-env", "--yes"],
     "status": ["--config", "--format", "--bucket"],
     "restore record": ["--config", "--table", "--id", "--snapshot", "--apply"],
-    "restore full": ["--config", "--snapshot", "--to", "--yes"],
+    "restore full": ["--config", "--snapshot", "--to", "--yes", "--no-secrets"],
     "drill run": ["--config"],
     "drill list": ["--config"],
     "drill reap": ["--config"],
     "workflows": ["--config"],
+    "notify test": ["--config", "--format"],
 }
 
 

@@ -15,7 +15,7 @@ from tests.acceptance.conftest import clean_env, deedbox, help_text, prefetch_he
 
 ENV = {**clean_env(), "COLUMNS": "200"}
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-GROUPS = {"media", "secrets", "restore", "drill"}
+GROUPS = {"media", "secrets", "restore", "drill", "notify"}
 
 
 def code_lines() -> list[tuple[str, int, str]]:
