@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,15 @@ def safe_key_part(text: str) -> str:
 
 def write_log(store: BucketClient, kind: str, name: str, record: dict[str, Any], *,
               now: datetime | None = None) -> str:
-    """Write one restore log object (never overwriting); returns its key."""
+    """Write one restore log object (never overwriting); returns its key.
+
+    Two restores of the same target within one second get consecutive seconds, as records do.
+    """
     moment = now or datetime.now(UTC)
-    key = f"{RESTORES_PREFIX}{format_ts(moment)}-{kind}-{safe_key_part(name)}.json"
+    for step in range(120):
+        key = f"{RESTORES_PREFIX}{format_ts(moment + timedelta(seconds=step))}-{kind}-{safe_key_part(name)}.json"
+        if not store.exists(key):
+            break
     body = {"tool": {"name": "deedbox", "version": deedbox.__version__},
             "at": moment.isoformat(timespec="seconds"), "kind": kind, **record}
     store.put_new(key, (json.dumps(body, indent=2, sort_keys=True, default=str) + "\n").encode(),
