@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from deedbox.drill.web import find_browser
+from deedbox.drill.browser import find_browser
 from deedbox.errors import EnvironmentProblem
 
 WEBAPP = Path(__file__).resolve().parent / "webapp"
