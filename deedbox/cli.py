@@ -82,6 +82,12 @@ class Format(StrEnum):
     json = "json"
 
 
+class StatusFormat(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
 class SecretSource(StrEnum):
     convex = "convex"
 
@@ -258,10 +264,15 @@ def secrets_restore(
 def status(
     config: Path = ConfigOpt,
     bucket: str | None = BucketOpt,
-    format: Format = FormatOpt,
+    format: StatusFormat = typer.Option(
+        StatusFormat.text, "--format", help="text, json, or html (one self-contained page)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    publish: bool = typer.Option(
+        False, "--publish", help="With --format html: also write the page once to status/<UTC ts>.html "
+                                 "in the bucket, and print that key."),
 ) -> None:
-    """Freshness of each data class against its RPO. Exit 1 when anything is stale."""
-    _dispatch("status", config=config, bucket=bucket, format=format)
+    """Freshness of each data class against its RPO, the history and open findings. Exit 1 when anything is stale."""
+    _dispatch("status", config=config, bucket=bucket, format=format, output=output, publish=publish)
 
 
 @app.command()

@@ -13,4 +13,5 @@ PREFIXES = {
     "drills": "drills/",  # drills/<ts>/report.json, report.md
     "records": "records/",  # records/<kind>/<ts>.json: media-sync and secrets-verify evidence
     "restores": "restores/",  # restores/<ts>-<kind>-….json: the restore log
+    "status": "status/",  # status/<ts>.html: the status page, when `status --publish` writes it
 }
