@@ -14,7 +14,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command imports its modules when it runs (the CLI's startup stays small)
+    from deedbox.status import StatusReport
 
 
 def run(*, config: Path, bucket: str | None, format: str, output: Path | None = None,
@@ -45,7 +48,7 @@ def run(*, config: Path, bucket: str | None, format: str, output: Path | None = 
     return 0 if report.fresh else 1
 
 
-def text_lines(report: Any) -> list[str]:
+def text_lines(report: StatusReport) -> list[str]:
     """The text view: one line per class (as always), then the uploads and the other open findings."""
     lines = [f"{r.data_class:<8} {'fresh' if r.fresh else 'STALE':<6} newest {r.newest or '-':<17} "
              f"age {'-' if r.age_hours is None else f'{r.age_hours:.1f}h'} / limit {r.limit_hours}h  {r.detail}"

@@ -172,7 +172,7 @@ def _timeline(report: StatusReport) -> str:
 def _drills(report: StatusReport) -> str:
     s = report.drill_summary
     head = (f'<section id="drills"><h2>Restore drills</h2><p id="drill-summary">'
-            f"{_value('drill-count', s.count)} drills: {_value('drill-passed', s.passed)} passed, "
+            f"{_value('drill-count', s.count)} drill{'' if s.count == 1 else 's'}: {_value('drill-passed', s.passed)} passed, "
             f"{_value('drill-failed', s.failed)} failed. RTO of passed drills: newest "
             f"{_value('rto-newest', s.rto_newest_s, ' s')}, worst {_value('rto-worst', s.rto_worst_s, ' s')}, "
             f"best {_value('rto-best', s.rto_best_s, ' s')}</p>")

@@ -1,7 +1,7 @@
 """The timeline as an inline SVG (pure): one lane per class, one mark per event, the RPO shaded.
 
 Each lane's shaded band is its RPO window, ``[end - limit, end]``: a good mark inside it is what
-makes the class fresh. Good marks are filled circles, failed ones hollow red diamonds; each mark
+makes the class fresh. Good marks are filled circles, failed ones hollow red diamonds drawn on top; each mark
 carries ``data-at``/``data-key``/``data-ok`` and a ``<title>`` (the tooltip). The time axis is
 in UTC with ticks at round hours or days, whichever gives at most ``MAX_TICKS``.
 """
@@ -47,17 +47,20 @@ def _lane(window: Window, lane: Lane, y: int) -> str:
            f'width="{round(x_of(window, window.end) - rpo_x, 2)}" height="{LANE_H - 8}">'
            f'<title>RPO window: the last {lane.limit_hours} h</title></rect>',
            f'<text class="lane-label" x="{LEFT - 8}" y="{mid + 4}" text-anchor="end">{name}</text>']
-    out += [_mark(window, e, mid) for e in lane.events]
+    # failed marks last, so a dense lane never hides one under its neighbours; good marks shrink
+    # (to 2.5) when a lane holds more than fit side by side
+    radius = round(min(5.0, max(2.5, (WIDTH - LEFT - RIGHT) / (2.4 * max(len(lane.events), 1)))), 2)
+    out += [_mark(window, e, mid, radius) for e in sorted(lane.events, key=lambda e: e.ok, reverse=True)]
     out.append("</g>")
     return "\n".join(out)
 
 
-def _mark(window: Window, event: Event, mid: float) -> str:
+def _mark(window: Window, event: Event, mid: float, radius: float) -> str:
     x = x_of(window, event.at)
     attrs = (f'data-at="{format_ts(event.at)}" data-key="{escape(event.key)}" data-ok="{str(event.ok).lower()}"')
     title = f"<title>{escape(_when(event.at))} {escape(event.key)}: {escape(event.detail)}</title>"
     if event.ok:
-        return f'<circle class="mark ok" {attrs} cx="{x}" cy="{mid}" r="5">{title}</circle>'
+        return f'<circle class="mark ok" {attrs} cx="{x}" cy="{mid}" r="{radius}">{title}</circle>'
     points = f"{x},{mid - 7} {x + 6},{mid} {x},{mid + 7} {x - 6},{mid}"
     return f'<polygon class="mark failed" {attrs} points="{points}">{title}</polygon>'
 
