@@ -15,8 +15,8 @@ import pytest
 
 from deedbox.backend.export import export_snapshot
 from deedbox.config.model import DrillWeb, ValueRef, WebExpect, WebFill, WebStep
-from deedbox.drill.run import run_drill
 from deedbox.drill.browser import chromium
+from deedbox.drill.run import run_drill
 from tests.drill.conftest import SNAPSHOT_AT, VAULT_VALUES
 from tests.support.browser import WEBAPP, needs_browser, png_facts
 from tests.support.convex_server import FunctionError
