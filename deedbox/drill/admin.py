@@ -8,7 +8,6 @@ and past their expiry; anything else in the backend is never touched.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,19 +69,7 @@ def reap(backend: StackBackend, now: datetime | None = None) -> list[dict[str, A
 
 
 def list_reports(store: Any) -> list[dict[str, Any]]:
-    """One row per ``drills/<ts>/report.json`` in the bucket, newest first."""
-    rows = []
-    for obj in store.list(REPORTS_PREFIX):
-        if not obj.key.endswith("/report.json"):
-            continue
-        try:
-            doc = json.loads(store.get_bytes(obj.key))
-        except (ValueError, DeedboxError) as err:
-            rows.append({"key": obj.key, "status": "unreadable", "detail": str(err)})
-            continue
-        rows.append({"key": obj.key, "drill_id": doc.get("drill_id"), "status": doc.get("status"),
-                     "failed_step": doc.get("failed_step"), "snapshot": doc.get("snapshot"),
-                     "rpo_s": doc.get("rpo_s"), "rto_s": doc.get("rto_s"),
-                     "started_at": doc.get("started_at"), "stores": doc.get("stores"),
-                     "html": next((k for k in doc.get("report_keys") or [] if k.endswith(".html")), None)})
-    return sorted(rows, key=lambda r: r["key"], reverse=True)
+    """One row per ``drills/<ts>/report.json`` in the bucket, newest first (one reader: ``deedbox.bucket.drills``)."""
+    from deedbox.bucket.drills import read_drill_reports
+
+    return [r.to_dict() for r in read_drill_reports(store)]
