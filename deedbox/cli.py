@@ -214,6 +214,18 @@ def media_sync(
     _dispatch("media_sync", config=config, backfill=backfill, bucket=bucket, format=format)
 
 
+@media_app.command("verify")
+def media_verify(
+    config: Path = ConfigOpt,
+    media_class: str | None = typer.Option(None, "--class", help="Only this media class (default: every class backed up)."),
+    sample: int = typer.Option(20, "--sample", min=1, help="Objects per class to restore into a temporary directory and compare."),
+    bucket: str | None = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Media drill: restore a sample of each class locally and compare it with the live store. Exit 1 on a mismatch."""
+    _dispatch("media_verify", config=config, media_class=media_class, sample=sample, bucket=bucket, format=format)
+
+
 FromOpt = typer.Option(None, "--from", help="`convex`: read the keys that live in Convex from the production deployment's environment variables.")
 EnvFileOpt = typer.Option(None, "--env-file", help="The live environment as a .env file (keys that live elsewhere, or all keys without --from).")
 
@@ -314,6 +326,24 @@ def restore_full(
     """Restore everything into a deployment (data and environment variables), after a verified safety export of it."""
     _dispatch("restore_full", config=config, snapshot=snapshot, to=to, yes=yes, secrets=secrets, bucket=bucket,
               format=format)
+
+
+@restore_app.command("media")
+def restore_media(
+    media_class: str | None = typer.Option(None, "--class", help="The media class to restore (source.media.classes)."),
+    prefix: str | None = typer.Option(None, "--prefix", help="Only keys under this prefix (inside the class's prefix)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="The backup as it was at this time, ISO 8601 UTC (default: now)."),
+    to: str | None = typer.Option(None, "--to", help="Restore into this bucket instead of the media store (same credentials)."),
+    overwrite_newer: bool = typer.Option(False, "--overwrite-newer", help="Also replace live objects written after the backup version."),
+    yes: bool = typer.Option(False, "--yes", help="Do it; without --yes only counts, bytes and a sample are shown."),
+    job: str | None = typer.Option(None, "--job", help="Follow this S3 Batch Operations job (restore or backfill) and verify its report."),
+    config: Path = ConfigOpt,
+    bucket: str | None = BucketOpt,
+    format: Format = FormatOpt,
+) -> None:
+    """Put media back from the versioned backup: what is missing or older live, as of a time (a dry run without --yes)."""
+    _dispatch("restore_media", config=config, media_class=media_class, prefix=prefix, as_of=as_of, to=to,
+              overwrite_newer=overwrite_newer, yes=yes, job=job, bucket=bucket, format=format)
 
 
 @drill_app.command("run")

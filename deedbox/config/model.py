@@ -103,6 +103,8 @@ class MediaBackup:
     rpo_hours: int
     schedule: str | None = None  # sync mode: when the runner copies
     classes: tuple[str, ...] | None = None  # None: every class of source.media
+    batch_threshold_objects: int = 100_000  # at least this many objects to copy: an S3 Batch Operations job
+    batch_threshold_bytes: int = 1024 ** 4  # ... or at least this many bytes (1 TiB)
 
 
 @dataclass(frozen=True, slots=True)

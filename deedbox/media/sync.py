@@ -13,7 +13,10 @@ destination is ever deleted.
 
 ``replicate`` mode (S3 replication does the copying) only reports: objects per class in source
 and destination, objects missing (older than ``REPLICATION_GRACE``) or still lagging, and a
-sample of ``ReplicationStatus``; ``--backfill`` copies the missing ones (server-side).
+sample of ``ReplicationStatus``; ``--backfill`` copies the missing ones (server-side), or, when they
+reach ``backups.media.batch_threshold_*``, submits one S3 Batch Replication job for them (a manifest
+S3 generates from the replication configuration: objects never replicated or failed, ``NONE`` /
+``FAILED``), which replicates with the configuration's own rules (keys, re-encryption, owner).
 Every run writes a record ``records/media-sync/<ts>.json`` (see ``deedbox.bucket.records``).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,8 +35,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from deedbox.bucket.client import TRANSFER, BucketClient
 from deedbox.bucket.records import newest_record, write_record
+from deedbox.bucket.snapshots import format_ts
 from deedbox.config.model import Config, MediaSource
 from deedbox.errors import EnvironmentProblem, StorageError, UsageError
+from deedbox.media.batch import BACKFILL_ROLE_PURPOSE, BatchJobs, replication_job_request, role_arn, token
 from deedbox.media.plan import META_SOURCE_ETAG, ClassPlan, SourceObject, decide_checked, new_index, plan_class
 
 WORKERS = 16
@@ -50,6 +56,7 @@ class Source:
         if media is None or not media.bucket:
             raise UsageError("config has no source.media.bucket: nothing to sync")
         self.bucket, self.server_side = media.bucket, media.endpoint_url is None
+        self.region = media.region or config.source.region
         self.client = client or _client(media, config.source.region)
 
 
@@ -196,8 +203,13 @@ def _resolve_checks(store: BucketClient, plan: ClassPlan) -> list[tuple[str, str
 
 
 def sync_media(config: Config, store: BucketClient, *, backfill: bool = False, source: Source | None = None,
-               now: datetime | None = None) -> dict:
-    """Run one sync (or replication report) over every configured class; returns the record."""
+               now: datetime | None = None, jobs: Callable[[str], BatchJobs] | None = None) -> dict:
+    """Run one sync (or replication report) over every configured class; returns the record.
+
+    Replicate mode with ``backfill``: when what is missing reaches ``backups.media.batch_threshold_*``
+    one S3 Batch Replication job (``deedbox.media.batch``) is submitted instead of copying each object
+    (``jobs(region)`` gives its client); objects stay ``missing`` in this record until the job has run.
+    """
     if config.backups.media is None or not config.media_classes():
         raise UsageError("config backs up no media (backups.media / source.media.classes)")
     mode = config.backups.media.mode
@@ -205,24 +217,39 @@ def sync_media(config: Config, store: BucketClient, *, backfill: bool = False, s
     now = now or datetime.now(UTC)
     last = newest_record(store, "media-sync", where=lambda d: d.get("mode") == mode)
     index = last[1].get("index", {}) if last else {}
+    planned = [(c, *_plan_one(c, mode, source, store, index, now)) for c in config.media_classes()]
+    job = _backfill_job(config, store, source, [p for _, _, p, _ in planned], now, jobs) \
+        if mode == "replicate" and backfill else None
     copier, classes, entries, errors = Copier(source, store), {}, [], []
-    for media_class in config.media_classes():
-        result, done, errs = _one_class(media_class, mode, source, store, copier, index, backfill, now)
+    for media_class, result, plan, checked in planned:
+        entries += checked
+        if mode == "replicate" and (not backfill or job):
+            if job:
+                result["backfill_job"] = job["job_id"]
+            classes[media_class.name] = result
+            continue
+        if mode == "replicate":
+            result["missing"] = 0
+        done, errs = _run_copies(copier, plan.copy)
+        sizes = {key: obj.size for obj, key in plan.copy}
+        result.update(copied=len(done), failed=len(errs), bytes_copied=sum(sizes[d[0]] for d in done))
         classes[media_class.name] = result
         entries += done
         errors += errs
     ok = not errors and all(c.get("missing", 0) == 0 for c in classes.values())
     record = {"mode": mode, "ok": ok, "backfill": backfill, "bucket": store.bucket,
               "source_bucket": source.bucket,
-              "method": "server-side copy" if source.server_side else "streamed",
+              "method": "batch replication job" if job else "server-side copy" if source.server_side else "streamed",
               "classes": classes, "errors": errors[:50], "error_count": len(errors),
               "index": new_index(index, entries)}
+    if job:
+        record["backfill_job"] = job
     record["record_key"] = write_record(store, "media-sync", record, now)
     return record
 
 
-def _one_class(media_class: Any, mode: str, source: Source, store: BucketClient, copier: Copier,
-               index: dict, backfill: bool, now: datetime) -> tuple[dict, list, list]:
+def _plan_one(media_class: Any, mode: str, source: Source, store: BucketClient, index: dict,
+              now: datetime) -> tuple[dict, ClassPlan, list]:
     objs = list_source(source, media_class.name, media_class.prefix)
     dest_prefix = media_class.prefix if mode == "replicate" else f"media/{media_class.name}/{media_class.prefix}"
     dest = {o.key: o for o in store.list(dest_prefix)}
@@ -231,13 +258,27 @@ def _one_class(media_class: Any, mode: str, source: Source, store: BucketClient,
     result = {"source": len(objs), "destination": len(dest), "up_to_date": len(plan.up_to_date)}
     if mode == "replicate":
         result.update(_replication_state(source, plan, objs, now))
-        if not backfill:
-            return result, entries, []
-        result["missing"] = 0
-    done, errors = _run_copies(copier, plan.copy)
-    sizes = {key: obj.size for obj, key in plan.copy}
-    result.update(copied=len(done), failed=len(errors), bytes_copied=sum(sizes[d[0]] for d in done))
-    return result, entries + done, errors
+    return result, plan, entries
+
+
+def _backfill_job(config: Config, store: BucketClient, source: Source, plans: list[ClassPlan], now: datetime,
+                  jobs: Callable[[str], BatchJobs] | None) -> dict | None:
+    """At or above the threshold: one S3 Batch Replication job over the classes' prefixes."""
+    media = config.backups.media
+    missing = [obj for plan in plans for obj, _ in plan.copy]
+    size = sum(o.size for o in missing)
+    if media is None or not missing or (len(missing) < media.batch_threshold_objects
+                                        and size < media.batch_threshold_bytes):
+        return None
+    account = config.destination.account
+    prefixes = [c.prefix for c in config.media_classes()]
+    request = replication_job_request(
+        account=account, source_bucket=source.bucket, source_account=config.source.account, prefixes=prefixes,
+        report_bucket=store.bucket, role=role_arn(account, config.name, BACKFILL_ROLE_PURPOSE),
+        request_token=token("backfill", source.bucket, *prefixes, format_ts(now)),
+        description=f"deedbox media sync --backfill of s3://{source.bucket} ({len(missing)} objects missing)")
+    client = (jobs or (lambda region: BatchJobs.connect(account, region)))(source.region)
+    return {"job_id": client.create(request), "objects": len(missing), "bytes": size, "region": source.region}
 
 
 def _replication_state(source: Source, plan: ClassPlan, objs: list[SourceObject], now: datetime) -> dict:
