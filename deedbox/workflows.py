@@ -1,11 +1,12 @@
 """GitHub Actions workflows for the scheduled jobs, generated from backup.yaml.
 
-One workflow per job (export + verify, media sync, secrets verify, status), each on the schedule
-the config gives, converted from EventBridge's dialect to GitHub's 5-field cron
-(``to_github_cron``). Jobs get AWS credentials through OIDC (``id-token: write``) for the runner
-role: the stack output's ``runner_role_arn`` when readable, else the deterministic name the
-topology gives it, overridable by the repository variable ``DEEDBOX_RUNNER_ROLE_ARN``. Secret
-values come from GitHub secrets named after the config's env references; none is written here.
+One workflow per job of ``deedbox.config.jobs`` (export + verify, media sync, secrets verify,
+status: the list the ``aws`` runner schedules too), each on the schedule the config gives,
+converted from EventBridge's dialect to GitHub's 5-field cron (``to_github_cron``). Jobs get
+AWS credentials through OIDC (``id-token: write``) for the runner role: the stack output's
+``runner_role_arn`` when readable, else the deterministic name the topology gives it,
+overridable by the repository variable ``DEEDBOX_RUNNER_ROLE_ARN``. Secret values come from
+GitHub secrets named after the config's env references; none is written here.
 
 When backup.yaml has a notification channel, every deedbox step runs with ``--notify``
 (docs/notify.md), and the Slack webhook's variable (``notifications.slack_webhook.env``) comes
@@ -17,13 +18,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from deedbox.config.jobs import Command, env_file_script, jobs
 from deedbox.config.model import Config
-from deedbox.errors import ConfigError
+from deedbox.errors import ConfigError, UsageError
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
-STATUS_CRON = "17 * * * *"  # hourly, off the top of the hour (GitHub's busiest minute)
-DEFAULT_VERIFY = "cron(0 6 * * ? *)"
 
 
 def to_github_cron(expr: str) -> str:
@@ -117,73 +117,53 @@ def _secret_env(*names: str) -> dict[str, str]:
     return {n: f"${{{{ secrets.{n} }}}}" for n in names}
 
 
-WRITE_ENV = ("python - <<'EOF'\n"
-             "import os, json\n"
-             "keys = json.loads(os.environ['DEEDBOX_KEYS'])\n"
-             "def q(v): return '\"' + v.replace('\\\\', '\\\\\\\\').replace('\"', '\\\\\"')"
-             ".replace('$', '\\\\$').replace('\\n', '\\\\n').replace('\\r', '\\\\r') + '\"'\n"
-             "path = os.path.join(os.environ['RUNNER_TEMP'], 'live.env')\n"
-             "fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\n"
-             "with os.fdopen(fd, 'w') as f:\n"
-             "    for k in keys:\n"
-             "        if os.environ.get(k) is not None: f.write(f'{k}={q(os.environ[k])}\\n')\n"
-             "EOF\n")
+WRITE_ENV = env_file_script("RUNNER_TEMP")  # the external keys into $RUNNER_TEMP/live.env, mode 0600
 
 
-def _notified(config: Config, step: dict[str, Any]) -> dict[str, Any]:
-    """``step`` with ``deedbox --notify`` and the webhook's secret, when the config notifies anyone."""
-    notes = config.notifications
-    if notes is None or not (notes.slack_webhook or notes.sns_topic_arn or notes.email):
-        return step
-    out = {**step, "run": re.sub(r"^deedbox ", "deedbox --notify ", step["run"])}
-    if notes.slack_webhook is not None:
-        out["env"] = {**step.get("env", {}), **_secret_env(notes.slack_webhook.env)}
-    return out
+def _step(command: Command) -> dict[str, Any]:
+    """One deedbox step; the variables it reads come from GitHub secrets of the same names."""
+    step: dict[str, Any] = {"name": command.name, "run": command.line('$RUNNER_TEMP/live.env')}
+    if command.env:
+        step["env"] = _secret_env(*command.env)
+    return step
 
 
-def _secrets_workflow(config: Config, ctx: dict[str, Any]) -> dict:
-    """Keys that live in Convex are read from the deployment with the deploy key (GitHub holds no
+def _steps(command: Command) -> list[dict[str, Any]]:
+    """The command's step; with an env file, the steps that write it first and remove it after.
+    Keys that live in Convex are read from the deployment with the deploy key (GitHub holds no
     copy of them); only ``external`` keys come from GitHub secrets, through a private file."""
-    assert config.backups.secrets is not None
-    external = [k.name for k in config.backups.secrets.keys if k.lives_in == "external"]
-    in_convex = len(external) < len(config.backups.secrets.keys)
-    schedule = config.backups.secrets.verify_schedule or DEFAULT_VERIFY
-    args = (["--from convex"] if in_convex else []) + (['--env-file "$RUNNER_TEMP/live.env"'] if external else [])
-    verify: dict[str, Any] = {"name": "Compare with the vault", "run": "deedbox secrets verify " + " ".join(args)}
-    if in_convex:
-        verify["env"] = _secret_env(config.source.convex.deploy_key.env)
-    verify = _notified(config, verify)
-    steps: list[dict[str, Any]] = [verify]
-    if external:
-        steps = [{"name": "Write the external keys to a private file", "run": WRITE_ENV,
-                  "env": {"DEEDBOX_KEYS": str(external).replace("'", '"'), **_secret_env(*external)}},
-                 verify,
-                 {"name": "Remove the file", "if": "always()", "run": 'rm -f "$RUNNER_TEMP/live.env"'}]
-    return _workflow("deedbox: secrets verify", to_github_cron(schedule), "secrets", steps, ctx)
+    if not command.env_file:
+        return [_step(command)]
+    keys = list(command.env_file)
+    return [{"name": "Write the external keys to a private file", "run": WRITE_ENV,
+             "env": {"DEEDBOX_KEYS": str(keys).replace("'", '"'), **_secret_env(*keys)}},
+            _step(command),
+            {"name": "Remove the file", "if": "always()", "run": 'rm -f "$RUNNER_TEMP/live.env"'}]
+
+
+# GitHub Actions schedules every job of ``deedbox.config.jobs`` but the drill (it never did: a drill
+# needs the Pulumi CLI and a state backend, which these workflows do not set up).
+FILES = {"export": "deedbox-export.yml", "media": "deedbox-media-sync.yml",
+         "secrets": "deedbox-secrets-verify.yml", "status": "deedbox-status.yml"}
 
 
 def workflows(config: Config, *, bucket: str, role: str) -> dict[str, dict]:
-    """File name → workflow document for every scheduled job the config needs."""
+    """File name → workflow document for every scheduled job the config needs.
+
+    ``runner.kind: aws`` schedules the jobs in the destination account (``pulumi up`` declares the
+    schedules): there is nothing to write, and ``UsageError`` says so rather than writing
+    workflows that would run every job twice."""
+    if config.runner.kind == "aws":
+        raise UsageError("runner.kind is aws: EventBridge Scheduler runs the jobs in the destination account "
+                         "(`pulumi up` declares the schedules and the CodeBuild project); there are no GitHub "
+                         "workflows to write")
     ctx = {"region": config.destination.region, "role": role, "bucket": bucket,
            "environment": config.runner.environment}
-    out = {"deedbox-export.yml": _workflow(
-        "deedbox: backend export", to_github_cron(config.backups.backend.schedule), "export", [
-            _notified(config, {"name": "Export, verify, write manifest", "run": "deedbox export --reason scheduled",
-                               "env": _secret_env(config.source.convex.deploy_key.env)}),
-            _notified(config, {"name": "Verify the stored snapshot (read data)",
-                               "run": "deedbox verify --snapshot latest --read-data"})], ctx)}
-    media, source_media = config.backups.media, config.source.media
-    if media is not None and source_media is not None and config.media_classes():
-        schedule = media.schedule or f"rate({media.rpo_hours} hours)"
-        refs = [r.env for r in (source_media.access_key_id, source_media.secret_access_key) if r]
-        step: dict[str, Any] = {"name": "Media sync" if media.mode == "sync" else "Replication check",
-                "run": "deedbox media sync"}
-        if refs:
-            step["env"] = _secret_env(*refs)
-        out["deedbox-media-sync.yml"] = _workflow("deedbox: media", to_github_cron(schedule), "media",
-                                                  [_notified(config, step)], ctx)
-    if config.backups.secrets is not None:
-        out["deedbox-secrets-verify.yml"] = _secrets_workflow(config, ctx)
-    out["deedbox-status.yml"] = _workflow("deedbox: freshness", STATUS_CRON, "status", [
-        _notified(config, {"name": "Freshness against RPO", "run": "deedbox status"})], {**ctx, "timeout": 15})
+    out: dict[str, dict] = {}
+    for job in jobs(config):
+        if job.id not in FILES:
+            continue
+        steps = [s for c in job.commands for s in _steps(c)]
+        out[FILES[job.id]] = _workflow(job.title, to_github_cron(job.schedule), job.id, steps,
+                                       {**ctx, "timeout": job.timeout_minutes})
     return out

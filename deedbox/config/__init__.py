@@ -55,7 +55,7 @@ def check_text(text: str, *, path: str = "backup.yaml") -> Result:
     found += semantic.run(doc)
     if any(d.severity == "error" for d in found):
         return _result(path, found, doc)
-    return _result(path, found, doc, model=from_dict(doc.data, path=path))
+    return _result(path, found, doc, model=from_dict(doc.data, path=path, text=text))
 
 
 def load(path: str | Path) -> Config:

@@ -131,12 +131,15 @@ class Backups:
 
 @dataclass(frozen=True, slots=True)
 class Runner:
-    kind: Literal["github-actions", "none"]
+    kind: Literal["github-actions", "aws", "none"]
     repository: str | None = None
     branch: str | None = "main"
     environment: str | None = None
     oidc_provider_arn: str | None = None  # reuse this GitHub OIDC provider (default: the account's, by its ARN)
     create_oidc_provider: bool = False  # create it instead (protected, retained on destroy)
+    pip_spec: str | None = None  # aws: the pinned deedbox the CodeBuild jobs install
+    secrets: Mapping[str, str] = field(default_factory=dict)  # aws: env var -> Secrets Manager secret ARN
+    pulumi_version: str | None = None  # aws with drills: the Pulumi CLI the drill job installs
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +279,7 @@ class Config:
     drills: Drills | None = None
     notifications: Notifications | None = None
     path: str | None = None  # where it was loaded from (not part of the document)
+    text: str | None = field(default=None, compare=False, repr=False)  # the file as read (the aws runner's jobs get it)
 
     def media_classes(self) -> tuple[MediaClass, ...]:
         """The media classes that are backed up (``backups.media.classes`` or all)."""
@@ -403,6 +407,10 @@ def _web(d: Mapping[str, Any]) -> DrillWeb:
                     env={k: value_ref(v) for k, v in d.get("env", {}).items()}, **kw)
 
 
+def _runner(d: Mapping[str, Any]) -> Runner:
+    return Runner(**{**d, **({"secrets": dict(d["secrets"])} if "secrets" in d else {})})
+
+
 def _notifications(d: Mapping[str, Any]) -> Notifications:
     kw: dict[str, Any] = {}
     if "email" in d:
@@ -416,8 +424,8 @@ def _notifications(d: Mapping[str, Any]) -> Notifications:
     return Notifications(**kw)
 
 
-def from_dict(doc: Mapping[str, Any], *, path: str | None = None) -> Config:
-    """Build the model from a schema-valid document, applying defaults."""
+def from_dict(doc: Mapping[str, Any], *, path: str | None = None, text: str | None = None) -> Config:
+    """Build the model from a schema-valid document, applying defaults (``text``: the file it came from)."""
     src = doc["source"]
     return Config(
         version=doc["version"], name=doc["name"],
@@ -427,8 +435,8 @@ def from_dict(doc: Mapping[str, Any], *, path: str | None = None) -> Config:
         ),
         destination=_destination(doc["destination"]),
         backups=_backups(doc["backups"]),
-        runner=Runner(**doc["runner"]),
+        runner=_runner(doc["runner"]),
         drills=_opt(Drills, doc.get("drills"), _drills),
         notifications=_opt(Notifications, doc.get("notifications"), _notifications),
-        path=path,
+        path=path, text=text,
     )

@@ -1,4 +1,5 @@
-"""Every semantic rule, registered and run: ``rules`` (the plan's own) and ``references`` (between blocks)."""
+"""Every semantic rule, registered and run: ``rules`` (the plan's own), ``references`` (between
+blocks) and ``jobrules`` (who runs the scheduled jobs, who hears the dead-man's switch)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 # isort: off
 from deedbox.config import rules as _rules  # noqa: F401 - registers its rules on import
 from deedbox.config import references as _references  # noqa: F401 - registers its rules on import
+from deedbox.config import jobrules as _jobrules  # noqa: F401 - registers its rules on import
 # isort: on
 from deedbox.config.diagnostics import Diagnostic
 from deedbox.config.registry import RULES, Rule

@@ -15,7 +15,7 @@ from deedbox.config import model as m
 from deedbox.config.schema import schema
 
 # Fields that are not written in backup.yaml: derived, or the key of a map, or bookkeeping.
-NOT_IN_DOCUMENT = {m.Config: {"path"}, m.ConvexSource: {"self_hosted"}, m.MediaClass: {"name"}}
+NOT_IN_DOCUMENT = {m.Config: {"path", "text"}, m.ConvexSource: {"self_hosted"}, m.MediaClass: {"name"}}
 # Fields whose document name is a Python keyword.
 RENAMED = {(m.MediaReference, "media_class"): "class"}
 # Alternatives of a scalar and mappings (checked by their own tests, like Expectation).
