@@ -1,5 +1,6 @@
 """The checklist in the order it prints: credentials, media bucket, OIDC provider, backup bucket,
-Convex, vault. Each step asks ``probe`` for its facts and lets a pure function decide."""
+Convex, vault, the dead-man's switch alarms. Each step asks ``probe`` for its facts and lets a pure
+function decide."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from deedbox.config.model import Config
 from deedbox.doctor import probe
 from deedbox.doctor.buckets import MEDIA_IDS, backup_checks, media_checks, media_skip
 from deedbox.doctor.checks import convex_checks, credentials, oidc_arn, oidc_check, secret_check
+from deedbox.doctor.deadman import alarm_checks, watched
 from deedbox.doctor.report import SKIP, Check
 from deedbox.topology.names import secret_name
 
@@ -25,6 +27,7 @@ def diagnose(config: Config, bucket: str | None = None, env: Mapping[str, str] =
     checks += backup_checks(config, name, origin, probe.backup_facts(config, name))
     checks += convex_checks(probe.convex_facts(config, env))
     checks += _vault(config)
+    checks += alarm_checks(config, probe.alarm_states(config, [name for _, name in watched(config)]))
     return checks
 
 

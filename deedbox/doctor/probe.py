@@ -124,6 +124,12 @@ def secret_descriptions(config: Config, names: list[str]) -> dict[str, Answer]:
     return {name: ask(sm.describe_secret, "ResourceNotFoundException", SecretId=name) for name in names}
 
 
+def alarm_states(config: Config, names: list[str]) -> Answer:
+    """``DescribeAlarms`` of the dead-man's switch alarms (metric and composite), by name."""
+    cloudwatch = _client("cloudwatch", config.destination.region)
+    return ask(cloudwatch.describe_alarms, AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+
+
 def convex_facts(config: Config, env: Mapping[str, str] = os.environ) -> ConvexFacts:
     """One read-only query, ``exports:getLatest``, with the key from ``source.convex.deploy_key``."""
     var, url = config.source.convex.deploy_key.env, config.source.convex.url

@@ -2,7 +2,8 @@
 
 - ``view``: the engine-neutral resource view (``Res``, ``Stack``) and the bucket joins.
 - ``catalog``: ``Rule`` (id, severity, mandatory/advisory, scanner ids, how to fix, thresholds).
-- ``buckets``, ``replication``, ``access``, ``lifecycle``, ``writeonce``: the rules, one function each.
+- ``buckets``, ``replication``, ``access``, ``lifecycle``, ``writeonce``, ``deadman`` (alarms when backups
+  stop arriving), ``scheduled`` (the jobs run in the account): the rules, one function each.
 - ``pack``: each rule as a ``pulumi_policy`` policy; ``POLICIES`` lists them in rule order.
 
 ``RULES`` is importable without Pulumi; ``POLICIES`` imports ``pulumi_policy`` on first use.
@@ -14,7 +15,7 @@ from typing import Any
 
 # Importing the rule modules registers their rules, in this (report) order.
 # isort: off
-from deedbox.policy import buckets, replication, lifecycle, access, writeonce  # noqa: F401
+from deedbox.policy import buckets, replication, lifecycle, access, writeonce, deadman, scheduled  # noqa: F401
 # isort: on
 from deedbox.policy.catalog import RULES, Rule
 

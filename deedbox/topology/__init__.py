@@ -9,7 +9,11 @@ with platform credentials) and ``drill_program`` one drill stack. Components (``
 - ``MediaBackup`` (media): S3 replication from the platform's media bucket, or the read policy
   the runner's sync needs.
 - ``SecretVault`` (vault): a multi-region key and one replicated secret per configured key.
-- ``RunnerIdentity`` (runner): GitHub OIDC role that can write backups and never delete them.
+- ``RunnerIdentity`` (runner): the role the jobs run as (GitHub OIDC, or CodeBuild for the ``aws``
+  runner) that can write backups and never delete them.
+- ``DeadMansSwitch`` (deadman): alarms that fire when backups stop arriving (``watch``: what it counts).
+- ``JobScheduler`` (scheduler): the ``aws`` runner: EventBridge Scheduler starting a CodeBuild project
+  (``buildspec``), the jobs of ``deedbox.config.jobs``.
 - ``DrillStack`` (drill): one ephemeral drill: a fresh Convex deployment and a read-only role.
 
 Names, ARNs and policy documents come from pure modules (``names``, ``layout``, ``documents``,

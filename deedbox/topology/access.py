@@ -12,7 +12,15 @@ from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
-from deedbox.topology.documents import SOURCE_READ_ACTIONS, Document, Statement, document, role_grant, statement
+from deedbox.topology.documents import (
+    SOURCE_READ_ACTIONS,
+    Document,
+    Statement,
+    document,
+    role_grant,
+    service_trust_policy,
+    statement,
+)
 from deedbox.topology.names import GITHUB_OIDC_HOST, STS_AUDIENCE
 
 RUNNER_FORBIDDEN = (
@@ -23,6 +31,23 @@ RUNNER_FORBIDDEN = (
     "kms:DeleteAlias", "kms:CreateGrant", "secretsmanager:DeleteSecret",
     "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy",
     "secretsmanager:RemoveRegionsFromReplication", "secretsmanager:UpdateSecret",
+)
+# Whoever runs the jobs must not be able to silence the dead-man's switch that watches them:
+# alarms, their metrics, the rules and schedules that feed them, the topic they notify, the
+# CodeBuild project (a job that rewrites its own project rewrites every later job).
+WATCH_FORBIDDEN = (
+    "cloudwatch:DeleteAlarms", "cloudwatch:DisableAlarmActions", "cloudwatch:PutMetricAlarm",
+    "cloudwatch:PutCompositeAlarm", "cloudwatch:SetAlarmState", "cloudwatch:PutMetricData",
+    "events:DeleteRule", "events:DisableRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
+    "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule",
+    "scheduler:DeleteScheduleGroup", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:AddPermission",
+    "sns:RemovePermission", "sns:Subscribe", "sns:Unsubscribe", "logs:PutResourcePolicy",
+    "logs:DeleteResourcePolicy", "codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject",
+)
+# On the watch log groups: an event written there by hand is a forged arrival.
+WATCH_LOG_FORBIDDEN = (
+    "logs:CreateLogStream", "logs:PutLogEvents", "logs:DeleteLogGroup", "logs:DeleteLogStream",
+    "logs:PutMetricFilter", "logs:DeleteMetricFilter", "logs:PutRetentionPolicy",
 )
 # The concrete actions the Deny must cover; a test checks no Allow of the runner matches one.
 DELETE_CLASS_ACTIONS = (
@@ -53,6 +78,11 @@ def github_subject(repository: str, *, branch: str | None, environment: str | No
     return f"repo:{repository}:ref:refs/heads/{branch or 'main'}"
 
 
+def codebuild_trust_policy(account: str, project_arn: str) -> Document:
+    """The ``aws`` runner: assumable by CodeBuild building this one project of this account only."""
+    return service_trust_policy("codebuild.amazonaws.com", account, [project_arn])
+
+
 def github_trust_policy(oidc_provider_arn: str, subject: str) -> Document:
     """Assumable only through GitHub's OIDC provider, for this audience and this subject exactly."""
     return document(statement(
@@ -79,7 +109,9 @@ def keys_by_alias(sid: str, actions: Sequence[str], account: str, regions: Seque
 def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], account: str, regions: Sequence[str],
                   key_aliases: Sequence[str], secret_pattern: str | None = None,
                   source_bucket: str | None = None, source_prefixes: Sequence[str] = (),
-                  source_key_scope: tuple[str, str] | None = None) -> Document:
+                  source_key_scope: tuple[str, str] | None = None, publish_topics: Sequence[str] = (),
+                  build_log_group: str | None = None, job_secrets: Sequence[str] = (),
+                  watch_log_groups: Sequence[str] = ()) -> Document:
     """Put and read backups under ``prefixes``, use the keys, write secret versions; nothing else.
 
     Every ARN is deterministic (keys by alias, secrets by their name prefix), so the document is
@@ -90,6 +122,13 @@ def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], account: str, reg
     class prefixes there; the bucket's owner grants the other half of this cross-account access
     with the ``media_source_policy`` output. ``source_key_scope`` ``(account, region)`` adds
     decrypting SSE-KMS media through S3 with that account's keys (the key's policy must allow it too).
+
+    ``publish_topics``: ``sns:Publish`` for ``deedbox --notify``. ``build_log_group`` (the ``aws``
+    runner: this role is the CodeBuild project's service role): write the build's logs there.
+    ``job_secrets``: the Secrets Manager secrets CodeBuild reads into the jobs' environment, with
+    this role. ``watch_log_groups``: the dead-man's switch's log groups, which nobody running a job
+    may write to (a forged arrival would silence an alarm), beside the explicit Deny of every
+    action that deletes, disables or re-points the switch.
     """
     objects = [f"{bucket_arn}/{p}*" for p in prefixes]
     statements: list[Statement] = [
@@ -112,8 +151,31 @@ def runner_policy(*, bucket_arn: str, prefixes: Sequence[str], account: str, reg
             [secret_pattern]))
     if source_bucket:
         statements += source_read_statements(source_bucket, source_prefixes, key_scope=source_key_scope)
+    statements += job_statements(publish_topics=publish_topics, build_log_group=build_log_group,
+                                 job_secrets=job_secrets)
     statements.append(statement("NeverDestroyOrReconfigure", "Deny", RUNNER_FORBIDDEN, "*"))
+    statements.append(statement("NeverSilenceTheWatch", "Deny", WATCH_FORBIDDEN, "*"))
+    if watch_log_groups:
+        statements.append(statement("NeverForgeArrivals", "Deny", WATCH_LOG_FORBIDDEN,
+                                    [f"{g}*" for g in watch_log_groups]))
     return document(*statements)
+
+
+def job_statements(*, publish_topics: Sequence[str] = (), build_log_group: str | None = None,
+                   job_secrets: Sequence[str] = ()) -> list[Statement]:
+    """What the scheduled jobs themselves need besides the bucket and keys (see ``runner_policy``)."""
+    out: list[Statement] = []
+    if publish_topics:
+        out.append(statement("PublishNotifications", "Allow", ["sns:Publish"], sorted(set(publish_topics))))
+    if build_log_group:
+        out.append(statement("WriteBuildLogs", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                             [build_log_group, f"{build_log_group}:*"]))
+    if job_secrets:
+        # a secret's full ARN ends in -<6 random characters>; a partial one is matched with -?????? (IAM user
+        # guide: "Amazon Secrets Manager ARNs"): both forms are listed, so either kind of ARN works
+        arns = sorted({a for arn in job_secrets for a in (arn, f"{arn}-??????")})
+        out.append(statement("ReadJobSecrets", "Allow", ["secretsmanager:GetSecretValue"], arns))
+    return out
 
 
 def source_read_statements(bucket: str, prefixes: Sequence[str], *,

@@ -12,18 +12,33 @@ from typing import Any, TypeVar
 import pulumi
 
 from deedbox.bucket.layout import PREFIXES
+from deedbox.config.jobs import jobs
 from deedbox.config.model import Config
 from deedbox.errors import ConfigError
 from deedbox.topology.access import cross_account_replication_grant, github_subject
+from deedbox.topology.alarms import DeadMansSwitch, DeadMansSwitchArgs, TopicArgs
+from deedbox.topology.buildspec import PIP_VARIABLE, PULUMI_VARIABLE, buildspec
 from deedbox.topology.documents import exemptions
 from deedbox.topology.layout import Layout, layout
 from deedbox.topology.media import MediaBackup, MediaBackupArgs, SourceReplication, SourceReplicationArgs
-from deedbox.topology.names import bucket_arn, github_oidc_provider_arn, key_alias, role_arn, secret_name
+from deedbox.topology.names import (
+    bucket_arn,
+    codebuild_log_group,
+    github_oidc_provider_arn,
+    key_alias,
+    log_group_arn,
+    role_arn,
+    role_name,
+    secret_name,
+    watch_log_group,
+)
 from deedbox.topology.providers import destination_provider, source_provider, using
 from deedbox.topology.replica import Replica, ReplicaArgs
 from deedbox.topology.runner import RunnerIdentity, RunnerIdentityArgs
+from deedbox.topology.scheduler import JobScheduler, JobSchedulerArgs
 from deedbox.topology.store import BackupStore, BackupStoreArgs
 from deedbox.topology.vault import SecretVault, SecretVaultArgs
+from deedbox.topology.watch import signals
 
 
 def declare(cfg: Config) -> dict[str, Any]:
@@ -34,8 +49,12 @@ def declare(cfg: Config) -> dict[str, Any]:
     replica = _replica(cfg, plan, store, dest) if plan.replica_bucket else None
     vault = _vault(cfg, plan, dest) if cfg.backups.secrets else None
     runner = _runner(cfg, plan, vault, dest) if plan.runner_role else None
+    if plan.codebuild_project and runner is not None:
+        _scheduler(cfg, plan, runner, dest)
+    watch = _deadman(cfg, plan, store, dest)
     media = _media(cfg, plan, dest) if plan.media_mode else None
-    return _outputs(plan, store, replica, vault, runner, media)
+    return {**_outputs(plan, store, replica, vault, runner, media),
+            "alarm_topic_arn": plan.alarm_topic_arn, "deadman_alarms": watch.alarms}
 
 
 T = TypeVar("T")
@@ -116,6 +135,8 @@ def _runner(cfg: Config, plan: Layout, vault: SecretVault | None, opts: pulumi.R
     aliases = [key_alias(cfg.name, "store")] + ([key_alias(cfg.name, "replica")] if plan.replica_bucket else []) \
         + ([key_alias(cfg.name, "vault")] if vault else [])
     regions = [plan.region] + ([plan.replica_region] if plan.replica_region else [])
+    if plan.alarm_topic_name and plan.publish_topic_arn == plan.alarm_topic_arn:
+        aliases.append(key_alias(cfg.name, "notify"))  # publishing to deedbox's own (encrypted) topic
     return RunnerIdentity(f"{cfg.name}-runner", RunnerIdentityArgs(
         role_name=_needed(plan.runner_role, "a runner role"),
         subject=github_subject(runner.repository or "", branch=runner.branch, environment=runner.environment),
@@ -128,6 +149,51 @@ def _runner(cfg: Config, plan: Layout, vault: SecretVault | None, opts: pulumi.R
         source_bucket=source,
         source_prefixes=[c.prefix for c in cfg.media_classes()] if source else [],
         source_key_scope=(cfg.source.account, media.region or cfg.source.region) if source and media else None,
+        publish_topics=[plan.publish_topic_arn] if plan.publish_topic_arn else [],
+        watch_log_groups=[log_group_arn(plan.partition, plan.region, plan.account, watch_log_group(cfg.name, ""))],
+        **_aws_runner(cfg, plan),
+    ), opts)
+
+
+def _aws_runner(cfg: Config, plan: Layout) -> dict[str, Any]:
+    """The runner role's part in the aws runner: CodeBuild's trust, its build logs, the job secrets."""
+    if not plan.codebuild_project:
+        return {}
+    logs = log_group_arn(plan.partition, plan.region, plan.account, codebuild_log_group(plan.codebuild_project))
+    return {"codebuild_project_arn": plan.codebuild_project_arn, "build_log_group_arn": logs,
+            "job_secrets": sorted(cfg.runner.secrets.values())}
+
+
+def _scheduler(cfg: Config, plan: Layout, runner: RunnerIdentity, opts: pulumi.ResourceOptions) -> JobScheduler:
+    scheduled = jobs(cfg)
+    plaintext = {PIP_VARIABLE: _needed(cfg.runner.pip_spec, "runner.pip_spec"), "DEEDBOX_BUCKET": plan.store_bucket}
+    if cfg.runner.pulumi_version:
+        plaintext[PULUMI_VARIABLE] = cfg.runner.pulumi_version
+    return JobScheduler(f"{cfg.name}-jobs", JobSchedulerArgs(
+        name=cfg.name, account=plan.account, region=plan.region, partition=plan.partition,
+        project=_needed(plan.codebuild_project, "a CodeBuild project"),
+        project_arn=_needed(plan.codebuild_project_arn, "a CodeBuild project"),
+        runner_role_arn=_needed(plan.runner_role_arn, "a runner role"),
+        scheduler_role=role_name(cfg.name, "scheduler"), buildspec=buildspec(cfg, scheduled), jobs=scheduled,
+        plaintext=plaintext, secrets=dict(cfg.runner.secrets), after=[runner.role, runner.policy],
+    ), opts)
+
+
+def _deadman(cfg: Config, plan: Layout, store: BackupStore, opts: pulumi.ResourceOptions) -> DeadMansSwitch:
+    watched = signals(cfg)
+    topic = None
+    if plan.alarm_topic_name:
+        notes = cfg.notifications
+        breakglass = cfg.destination.break_glass_principal
+        users = sorted({a for a in (plan.runner_role_arn if plan.publish_topic_arn else None, breakglass) if a})
+        topic = TopicArgs(name=plan.alarm_topic_name, emails=list(notes.email) if notes else [],
+                          key_alias=key_alias(cfg.name, "notify"), key_users={plan.account: users} if users else {},
+                          destroy_exempt=plan.destroy_exempt)
+    return DeadMansSwitch(f"{cfg.name}-deadman", DeadMansSwitchArgs(
+        name=cfg.name, account=plan.account, region=plan.region, partition=plan.partition,
+        bucket=plan.store_bucket, bucket_id=store.bucket.id, signals=watched, topic_arn=plan.alarm_topic_arn,
+        topic=topic, watch_role=role_name(cfg.name, "watch") if any(s.due_driven for s in watched) else None,
+        protect=cfg.destination.protect,
     ), opts)
 
 

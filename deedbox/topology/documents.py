@@ -199,3 +199,66 @@ def lifecycle_rules(storage: Storage, lock_days: int) -> list[dict[str, Any]]:
         rules.append({"id": "expire-current-versions", "status": "Enabled", "filter": everything,
                       "expiration": {"days": max(storage.expire_after_days, lock_days)}})
     return rules
+
+
+# --------------------------------------------------------------------------- the dead-man's switch
+
+def event_log_policy(log_group_arns: Sequence[str]) -> Document:
+    """What EventBridge needs to log matched events into the watch log groups (a CloudWatch Logs
+    resource policy: rules use no role for Logs targets). EventBridge user guide, "Using
+    resource-based policies", CloudWatch Logs permissions: ``events.amazonaws.com`` and
+    ``delivery.logs.amazonaws.com`` may ``CreateLogStream`` and ``PutLogEvents`` in the group."""
+    return document(statement(
+        "TrustEventsToStoreLogEvent", "Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+        [f"{arn}:*" for arn in log_group_arns],
+        principal={"Service": ["delivery.logs.amazonaws.com", "events.amazonaws.com"]}))
+
+
+def topic_policy(topic_arn: str, account: str, alarm_arn_pattern: str) -> Document:
+    """Only this account's deedbox alarms may publish as CloudWatch (confused-deputy conditions:
+    ``aws:SourceAccount`` and ``aws:SourceArn``), and nobody over plain HTTP. Same-account
+    principals (the runner) publish through their identity policies."""
+    return document(
+        statement("CloudWatchAlarmsPublish", "Allow", ["sns:Publish"], [topic_arn],
+                  principal={"Service": "cloudwatch.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account},
+                             "ArnLike": {"aws:SourceArn": alarm_arn_pattern}}),
+        statement("DenyInsecureTransport", "Deny", ["sns:Publish"], [topic_arn], principal="*",
+                  condition={"Bool": {"aws:SecureTransport": "false"}}),
+    )
+
+
+def topic_key_policy(account: str, region: str, *, users: Mapping[str, Sequence[str]],
+                     destroy_exempt: Sequence[str]) -> Document:
+    """The notification topic's key: the runner publishes through SNS (``kms:ViaService``), and
+    CloudWatch may use it for its alarms: "CloudWatch cannot publish to a CMK-encrypted topic
+    without kms:Decrypt + kms:GenerateDataKey*" (SNS developer guide, "Key management",
+    compatibility between event sources from AWS services and encrypted topics)."""
+    doc = key_policy(account, users=users, destroy_exempt=destroy_exempt, service=f"sns.{region}.amazonaws.com")
+    doc["Statement"].insert(-2, statement(
+        "CloudWatchAlarmsEncrypt", "Allow", ["kms:Decrypt", "kms:GenerateDataKey*"], "*",
+        principal={"Service": "cloudwatch.amazonaws.com"}, condition={"StringEquals": {"aws:SourceAccount": account}}))
+    return doc
+
+
+def service_trust_policy(service: str, account: str, source_arns: Sequence[str]) -> Document:
+    """Assumable by one AWS service on behalf of the named resources of this account only
+    (``aws:SourceAccount`` + ``aws:SourceArn``: the confused-deputy conditions CodeBuild and
+    EventBridge Scheduler document for service roles)."""
+    return document(statement(
+        f"{service.split('.')[0].capitalize()}AssumesRole", "Allow", ["sts:AssumeRole"], None,
+        principal={"Service": service},
+        condition={"StringEquals": {"aws:SourceAccount": account},
+                   "ArnLike": {"aws:SourceArn": sorted(source_arns)}}))
+
+
+def start_build_policy(project_arn: str) -> Document:
+    """The scheduler role: start builds of the one project, nothing else."""
+    return document(statement("StartDeedboxJobs", "Allow", ["codebuild:StartBuild"], [project_arn]))
+
+
+def due_marker_policy(namespace: str) -> Document:
+    """The watch role: write data points into deedbox's namespace only (``PutMetricData`` has no
+    resource type; ``cloudwatch:namespace`` is its condition key)."""
+    return document(statement("WriteDueMarkers", "Allow", ["cloudwatch:PutMetricData"], "*",
+                              condition={"StringEquals": {"cloudwatch:namespace": namespace}}))

@@ -9,8 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deedbox.config.model import Config
+from deedbox.config.regions import partition
+from deedbox.notify.topic import topic_arn, topic_name
 from deedbox.topology import names
 from deedbox.topology.documents import exemptions
+
+RUNNER_KINDS = ("github-actions", "aws")  # the kinds whose jobs deedbox gives a role
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class Layout:
     config_exempt: tuple[str, ...]  # may change bucket policy, lifecycle, lock, replication
     media_mode: str | None
     media_classes: dict[str, str]  # class -> prefix in the backup bucket
+    partition: str = "aws"
+    runner_kind: str = "none"
+    alarm_topic_arn: str = ""  # where the dead-man's switch notifies: sns_topic_arn, else deedbox's own topic
+    alarm_topic_name: str | None = None  # deedbox's own topic, when it declares one (no sns_topic_arn)
+    publish_topic_arn: str | None = None  # where `deedbox --notify` publishes (deedbox.notify.topic.topic_arn)
+    codebuild_project: str | None = None  # the aws runner's project
 
     def arn(self, role: str | None, account: str | None = None) -> str | None:
         return None if role is None else names.role_arn(account or self.account, role)
@@ -48,6 +58,12 @@ class Layout:
         (``status`` lists them, ``media sync --backfill`` copies pre-replication objects there)."""
         base = list(names.PREFIXES.values())
         return base + [p for p in dict.fromkeys(self.media_classes.values()) if not p.startswith(tuple(base))]
+
+    @property
+    def codebuild_project_arn(self) -> str | None:
+        if self.codebuild_project is None:
+            return None
+        return names.codebuild_project_arn(self.partition, self.region, self.account, self.codebuild_project)
 
     def key_users(self, *extra: str | None) -> dict[str, list[str]]:
         """Destination-account roles that use the store keys (runner, replication)."""
@@ -69,11 +85,26 @@ def layout(cfg: Config) -> Layout:
         media_replication_role=(
             names.role_name(cfg.name, "media-replication") if media and media.mode == "replicate" else None
         ),
-        runner_role=names.role_name(cfg.name, "runner") if cfg.runner.kind == "github-actions" else None,
+        runner_role=names.role_name(cfg.name, "runner") if cfg.runner.kind in RUNNER_KINDS else None,
         destroy_exempt=tuple(exemptions(dest.account, dest.break_glass_principal)),
         config_exempt=tuple(exemptions(dest.account, dest.break_glass_principal, dest.assume_role_arn)),
         media_mode=media.mode if media else None,
         media_classes={
             c.name: names.media_destination_prefix(media.mode, c.name, c.prefix) for c in cfg.media_classes()
         } if media else {},
+        **_watch(cfg),
     )
+
+
+def _watch(cfg: Config) -> dict:
+    """Who hears the dead-man's switch, and the aws runner's project (see ``Layout``)."""
+    dest = cfg.destination
+    where = partition(dest.region) or "aws"
+    given = cfg.notifications.sns_topic_arn if cfg.notifications else None
+    own = None if given else topic_name(cfg)
+    return {
+        "partition": where, "runner_kind": cfg.runner.kind,
+        "alarm_topic_arn": given or f"arn:{where}:sns:{dest.region}:{dest.account}:{own}",
+        "alarm_topic_name": own, "publish_topic_arn": topic_arn(cfg),
+        "codebuild_project": names.codebuild_project(cfg.name) if cfg.runner.kind == "aws" else None,
+    }

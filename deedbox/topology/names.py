@@ -101,3 +101,64 @@ def media_destination_prefix(mode: str, cls: str, source_prefix: str) -> str:
             )
         return source_prefix
     return f"{PREFIXES['media']}{cls}/"
+
+
+# --------------------------------------------------------------------------- the dead-man's switch and the aws runner
+
+def metric_namespace(name: str) -> str:
+    """``Deedbox/<name>``: the CloudWatch namespace of the arrival counts and due markers."""
+    return f"Deedbox/{name}"
+
+
+def watch_log_group(name: str, signal: str) -> str:
+    """``/aws/events/deedbox/<name>/<signal>``: where EventBridge logs each arrival (the console's prefix)."""
+    return f"/aws/events/deedbox/{name}/{signal}"
+
+
+def watch_rule(name: str, signal: str) -> str:
+    """``<name>-deedbox-<signal>-arrived``: the EventBridge rule matching one kind of arrival."""
+    return _bounded(f"{name}-deedbox-{signal}-arrived", 64, "EventBridge rule")
+
+
+def alarm_name(name: str, what: str) -> str:
+    """``<name>-deedbox-<what>``: every alarm of the dead-man's switch (CloudWatch allows 255 characters)."""
+    return _bounded(f"{name}-deedbox-{what}", 255, "CloudWatch alarm")
+
+
+def schedule_name(name: str, what: str) -> str:
+    """``<name>-deedbox-<what>``: an EventBridge Scheduler schedule (64 characters, [0-9a-zA-Z-_.])."""
+    return _bounded(f"{name}-deedbox-{what}", 64, "EventBridge Scheduler schedule")
+
+
+def codebuild_project(name: str) -> str:
+    """``<name>-deedbox-jobs``: the aws runner's CodeBuild project (CodeBuild allows 150 characters)."""
+    return _bounded(f"{name}-deedbox-jobs", 150, "CodeBuild project")
+
+
+def codebuild_project_arn(partition: str, region: str, account: str, project: str) -> str:
+    return f"arn:{partition}:codebuild:{region}:{account}:project/{project}"
+
+
+def codebuild_log_group(project: str) -> str:
+    """CodeBuild's own convention for a project's build logs."""
+    return f"/aws/codebuild/{project}"
+
+
+def log_group_arn(partition: str, region: str, account: str, group: str) -> str:
+    """A log group's ARN as EventBridge targets and IAM name it (no ``:*`` stream suffix)."""
+    return f"arn:{partition}:logs:{region}:{account}:log-group:{group}"
+
+
+def schedule_arn(partition: str, region: str, account: str, schedule: str) -> str:
+    """A schedule of the default group: the ``aws:SourceArn`` EventBridge Scheduler presents."""
+    return f"arn:{partition}:scheduler:{region}:{account}:schedule/default/{schedule}"
+
+
+def alarm_arn(partition: str, region: str, account: str, alarm: str) -> str:
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarm}"
+
+
+def _bounded(candidate: str, limit: int, what: str) -> str:
+    if len(candidate) > limit:
+        raise ConfigError(f"{what} name {candidate!r} is longer than {limit} characters: shorten `name`")
+    return candidate

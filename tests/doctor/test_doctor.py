@@ -28,7 +28,10 @@ MEDIA, BUCKET = "guild-media-prod", "guild-backups"
 KEYS = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SESSION_SECRET", "CONVEX_DEPLOY_KEY", "RESEND_API_KEY"]
 IDS = ["aws.credentials", "media.bucket", "media.versioning", "media.replication", "oidc.provider",
        "backup.bucket", "backup.versioning", "backup.object_lock", "backup.encryption", "backup.public_access",
-       "convex.key", "convex.deployment", *(f"vault.{k}" for k in KEYS)]
+       "convex.key", "convex.deployment", *(f"vault.{k}" for k in KEYS), "alarm.backend", "alarm.media", "alarm.drill"]
+# the dead-man's switch alarms that notify: plain for snapshots and media records, composite for monthly drills
+ALARMS = {"alarm.backend": "guild-deedbox-no-snapshot", "alarm.media": "guild-deedbox-no-media-record",
+          "alarm.drill": "guild-deedbox-drill-overdue"}
 
 
 @dataclass
@@ -54,8 +57,38 @@ def write_config(path: Path, reference: Path, convex_url: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def alarm_records(reference_config_path):
+    """The alarms of the reference topology, as the program declares them."""
+    from deedbox.plan.engine import record
+    from deedbox.topology import program
+
+    graph = record(lambda: program(load(reference_config_path)))
+    return graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
+
+
+def create_alarms(aws, records) -> None:
+    """PutMetricAlarm over HTTP, each request built from the recorded inputs; moto's server does not route
+    PutCompositeAlarm, so the composite goes into its (in-process) backend as its own handler would put it."""
+    from botocore import xform_name
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    from tests.topology.requests import calls
+
+    for r in records:
+        (call,) = calls(r)
+        if call.operation == "PutMetricAlarm":
+            getattr(aws.client("cloudwatch"), xform_name(call.operation))(**call.params)
+            continue
+        p = call.params
+        cloudwatch_backends[ACCOUNT]["eu-west-1"].put_metric_alarm(
+            name=p["AlarmName"], namespace=None, metric_name=None, comparison_operator=None, evaluation_periods=None,
+            period=None, threshold=None, statistic=None, description=p.get("AlarmDescription"), dimensions=[],
+            alarm_actions=p.get("AlarmActions", []), ok_actions=p.get("OKActions", []), rule=p["AlarmRule"])
+
+
 @pytest.fixture
-def setup(aws, tmp_path, reference_config_path, monkeypatch):
+def setup(aws, tmp_path, reference_config_path, monkeypatch, alarm_records):
     """Everything a first `pulumi up` and the first jobs need, as the topology would leave it."""
     monkeypatch.setenv("CONVEX_DEPLOY_KEY", DEPLOY_KEY)
     s3 = aws.client("s3", "us-east-1")
@@ -70,6 +103,7 @@ def setup(aws, tmp_path, reference_config_path, monkeypatch):
     for key in KEYS:
         sm.create_secret(Name=f"deedbox/guild/{key}", KmsKeyId=kms, AddReplicaRegions=[{"Region": "eu-central-1"}],
                          SecretString=CANARY if key == "STRIPE_SECRET_KEY" else f"value-of-{key}")
+    create_alarms(aws, alarm_records)
     with ConvexTestServer(admin_key=DEPLOY_KEY) as srv:
         yield Setup(aws, srv, write_config(tmp_path / "backup.yaml", reference_config_path, srv.url))
 
@@ -509,3 +543,72 @@ def test_convex_failures_each_have_a_fix(kind):
 def test_a_refused_read_is_a_failure_with_a_fix(cfg, check):
     found = check(cfg)
     assert found.status == FAIL and "AccessDenied" in found.message and found.fix
+
+
+# --------------------------------------------------------------------------- the dead-man's switch alarms
+
+def test_each_notifying_alarm_is_one_line(setup):
+    checks_ = by_id(doctor(setup))
+    assert checks_["alarm.backend"]["message"] == (
+        "guild-deedbox-no-snapshot: OK (a verified snapshot (backend/<deployment>/<ts>-<reason>/manifest.json, "
+        "written last) arrived within 7 hours)")
+    assert checks_["alarm.drill"]["message"].startswith(
+        "guild-deedbox-drill-overdue: OK (a drill report (drills/<ts>/report.json, written last) arrived within "
+        "6 hours of each scheduled run (cron(0 9 1 * ? *)))")
+
+
+def test_an_alarm_in_alarm_fails_with_what_stopped_arriving(setup):
+    setup.aws.client("cloudwatch").set_alarm_state(AlarmName="guild-deedbox-no-snapshot", StateValue="ALARM",
+                                                   StateReason="no data")
+    res = doctor(setup)
+    assert res.exit_code == 1 and set(failing(res)) == {"alarm.backend"}
+    check = failing(res)["alarm.backend"]
+    assert check["message"].startswith("guild-deedbox-no-snapshot is in ALARM since ")
+    assert check["message"].endswith(" UTC: a verified snapshot (backend/<deployment>/<ts>-<reason>/manifest.json, "
+                                     "written last) did not arrive within 7 hours")
+    assert check["fix"].startswith("see why the backend job stopped")
+
+
+def test_a_composite_in_alarm_and_an_alarm_without_data(setup):
+    cloudwatch = setup.aws.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName="guild-deedbox-drill-overdue", StateValue="ALARM", StateReason="missed")
+    cloudwatch.set_alarm_state(AlarmName="guild-deedbox-no-media-record", StateValue="INSUFFICIENT_DATA",
+                               StateReason="new")
+    res = doctor(setup)
+    assert set(failing(res)) == {"alarm.drill"}
+    assert "of each scheduled run (cron(0 9 1 * ? *))" in failing(res)["alarm.drill"]["message"]
+    media = by_id(res)["alarm.media"]
+    assert media["status"] == WARN and media["message"].startswith(
+        "guild-deedbox-no-media-record is INSUFFICIENT_DATA since ")
+
+
+def test_a_missing_alarm_fails_and_disabled_actions_warn(setup):
+    cloudwatch = setup.aws.client("cloudwatch")
+    cloudwatch.delete_alarms(AlarmNames=["guild-deedbox-no-media-record"])
+    cloudwatch.disable_alarm_actions(AlarmNames=["guild-deedbox-no-snapshot"])
+    res = doctor(setup)
+    assert failing(res)["alarm.media"] == {
+        "id": "alarm.media", "status": FAIL, "fix": "run `pulumi up` (the dead-man's switch declares it)",
+        "message": "guild-deedbox-no-media-record does not exist: nothing tells you when a media-sync record "
+                   "(records/media-sync/<ts>.json: the copy in sync mode, the replication check in replicate mode) "
+                   "stops arriving"}
+    backend = by_id(res)["alarm.backend"]
+    assert backend["status"] == WARN and backend["message"] == (
+        "guild-deedbox-no-snapshot is OK, but its actions are disabled: nobody would be told")
+    assert backend["fix"] == "aws cloudwatch enable-alarm-actions --alarm-names guild-deedbox-no-snapshot"
+
+
+def test_alarms_that_cannot_be_read_warn_with_the_permission(cfg):
+    from deedbox.doctor.deadman import alarm_checks
+
+    lines = alarm_checks(cfg, Refused("AccessDenied"))
+    assert [(c.id, c.status) for c in lines] == [(i, WARN) for i in ALARMS]
+    assert lines[0] == Check("alarm.backend", WARN, "cannot read alarm guild-deedbox-no-snapshot (AccessDenied)",
+                             "run with credentials allowed cloudwatch:DescribeAlarms")
+
+
+def test_the_alarm_names_are_the_topologys(cfg, alarm_records):
+    from deedbox.doctor.deadman import watched
+
+    declared = {r.inputs.get("name") or r.inputs.get("alarmName") for r in alarm_records}
+    assert {name for _, name in watched(cfg)} == set(ALARMS.values()) <= declared

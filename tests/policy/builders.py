@@ -1,7 +1,8 @@
 """Hand-built, engine-shaped resource graphs for the policy and plan tests.
 
-``good_graph()`` mirrors the reference topology (store, replica, replication, vault, runner),
-every resource with the camelCase inputs the recorder captures. ``edit`` derives a weakened
+``good_graph()`` mirrors the reference topology (store, replica, replication, vault, runner, the
+dead-man's switch of the backend signal), every resource with the camelCase inputs the recorder
+captures. ``edit`` derives a weakened
 graph by changing one record, so each test can assert exactly which rule catches it.
 """
 
@@ -72,6 +73,33 @@ def store(prefix: str, bucket: str, region: str | None) -> list[ResourceRecord]:
     ]
 
 
+TOPIC = "arn:aws:sns:eu-west-1:222222222222:guild-deedbox-notifications"
+WATCH_GROUP = "/aws/events/deedbox/guild/backend"
+SNAPSHOT_PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+    "bucket": {"name": ["guild-backup-222222222222-eu-west-1"]},
+    "object": {"key": [{"wildcard": "backend/*/manifest.json"}]}}}
+
+
+def deadman(bucket: str = "guild-backup-222222222222-eu-west-1") -> list[ResourceRecord]:
+    """The dead-man's switch of the backend signal: bucket events -> rule -> log group -> metric -> alarm."""
+    return [
+        rec("aws:s3/bucketNotification:BucketNotification", "guild-bucket-events", {"bucket": bucket, "eventbridge": True}),
+        rec("aws:cloudwatch/eventRule:EventRule", "guild-backend-rule",
+            {"name": "guild-deedbox-backend-arrived", "eventPattern": json.dumps(SNAPSHOT_PATTERN)}),
+        rec("aws:cloudwatch/eventTarget:EventTarget", "guild-backend-target", {
+            "rule": "guild-deedbox-backend-arrived", "targetId": "watch-log",
+            "arn": f"arn:aws:logs:eu-west-1:222222222222:log-group:{WATCH_GROUP}"}),
+        rec("aws:cloudwatch/logMetricFilter:LogMetricFilter", "guild-backend-count", {
+            "name": "deedbox-backend-arrivals", "logGroupName": WATCH_GROUP, "pattern": '{ $.source = "aws.s3" }',
+            "metricTransformation": {"name": "BackendSnapshots", "namespace": "Deedbox/guild", "value": "1"}}),
+        rec("aws:cloudwatch/metricAlarm:MetricAlarm", "guild-backend-alarm", {
+            "name": "guild-deedbox-no-snapshot", "namespace": "Deedbox/guild", "metricName": "BackendSnapshots",
+            "statistic": "Sum", "period": 3600.0, "evaluationPeriods": 7.0, "datapointsToAlarm": 7.0,
+            "threshold": 1.0, "comparisonOperator": "LessThanThreshold", "treatMissingData": "breaching",
+            "alarmActions": [TOPIC], "okActions": [TOPIC]}),
+    ]
+
+
 def good_graph() -> Graph:
     provider = ResourceRecord(type="pulumi:providers:aws", name="destination", urn=PROVIDER_URN, custom=True,
                               inputs={"region": DEST, "allowedAccountIds": '["222222222222"]'}, id="provider-id")
@@ -98,7 +126,7 @@ def good_graph() -> Graph:
     runner_policy = rec("aws:iam/rolePolicy:RolePolicy", "guild-runner-policy",
                         {"role": "guild-runner", "policy": json.dumps(RUNNER_POLICY)})
     return Graph((provider, *source, *replica, role, replication, vault_key, replica_key, secret, runner,
-                  runner_policy))
+                  runner_policy, *deadman()))
 
 
 def edit(graph: Graph, name: str, change: Callable[[dict], Any] | None = None, **fields: Any) -> Graph:

@@ -82,10 +82,30 @@ def _no_runner_no_secrets(d: dict) -> None:
     del d["backups"]["secrets"]
 
 
+SECRET = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:guild/{}-AbCdEf"
+AWS_SECRETS = {"CONVEX_DEPLOY_KEY": SECRET.format("convex-deploy-key"), "SLACK_WEBHOOK_URL": SECRET.format("slack"),
+               "CONVEX_TEAM_TOKEN": SECRET.format("convex-team-token"), "CONVEX_PROJECT_ID": SECRET.format("project-id"),
+               "PULUMI_CONFIG_PASSPHRASE": SECRET.format("drill-passphrase")}
+
+
+def _aws_runner(d: dict) -> None:
+    """The jobs scheduled in the destination account (EventBridge Scheduler + CodeBuild), weekly drills."""
+    d["runner"] = {"kind": "aws", "pip_spec": "deedbox==0.1.0", "pulumi_version": "3.272.0",
+                   "secrets": dict(AWS_SECRETS)}
+    d["drills"].pop("code_push", None)
+    d["drills"]["schedule"] = "cron(0 9 ? * MON *)"
+
+
+def _daily_drills(d: dict) -> None:
+    """Drills often enough for a plain alarm (their window fits in CloudWatch's 7-day look-back)."""
+    d["drills"]["schedule"] = "cron(0 3 * * ? *)"
+
+
 VARIANTS: dict[str, Callable[[dict], None] | None] = {
     "reference": None, "no-replica": _no_replica, "governance": _governance,
     "media-sync-endpoint": _media_sync_endpoint, "media-sync-aws": _media_sync_aws, "no-media": _no_media,
     "many-classes": _many_classes, "trial": _trial, "bare": _bare, "no-runner": _no_runner_no_secrets,
+    "aws-runner": _aws_runner, "daily-drills": _daily_drills,
 }
 
 

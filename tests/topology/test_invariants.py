@@ -16,7 +16,8 @@ REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 PROVIDER = "pulumi:providers:aws"
 COMPONENTS = {"deedbox:store:BackupStore", "deedbox:replica:Replica", "deedbox:vault:SecretVault",
               "deedbox:media:SourceReplication",
-              "deedbox:runner:RunnerIdentity", "deedbox:media:MediaBackup"}
+              "deedbox:runner:RunnerIdentity", "deedbox:media:MediaBackup",
+              "deedbox:deadman:DeadMansSwitch", "deedbox:scheduler:JobScheduler"}
 
 pytestmark = pytest.mark.parametrize("variant", list(VARIANTS))
 
@@ -179,27 +180,38 @@ def test_runner_role_is_scoped_to_the_repository_and_cannot_destroy(planned, var
 
     cfg, g = planned(variant)
     roles = [r for r in g.of_type("aws:iam/role:Role") if g.by_urn(r.parent).type == "deedbox:runner:RunnerIdentity"]
-    assert len(roles) == (1 if cfg.runner.kind == "github-actions" else 0)
+    assert len(roles) == (1 if cfg.runner.kind in ("github-actions", "aws") else 0)
     if not roles:
         assert "runnerRoleArn" not in g.outputs and g.outputs["deedbox"].get("runner_role_arn") is None
         return
     trust = json.loads(roles[0].inputs["assumeRolePolicy"])["Statement"]
     (stmt,) = trust
+    oidc = g.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    if cfg.runner.kind == "aws":  # CodeBuild, for deedbox's project of this account only; no GitHub at all
+        project = f"arn:aws:codebuild:{cfg.destination.region}:{cfg.destination.account}:project/{cfg.name}-deedbox-jobs"
+        assert stmt["Principal"] == {"Service": "codebuild.amazonaws.com"} and stmt["Action"] == ["sts:AssumeRole"]
+        assert stmt["Condition"] == {"StringEquals": {"aws:SourceAccount": cfg.destination.account},
+                                     "ArnLike": {"aws:SourceArn": [project]}}
+        assert not oidc
+    else:
+        _github_trust(cfg, stmt, oidc)
+    (policy,) = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent == roles[0].parent]
+    doc = json.loads(policy.inputs["policy"])
+    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
+    assert any(s["Effect"] == "Deny" and "s3:DeleteObject*" in s["Action"] for s in doc["Statement"])
+
+
+def _github_trust(cfg, stmt: dict, oidc: list) -> None:
     cond = stmt["Condition"]["StringEquals"]
     sub = (f"repo:{cfg.runner.repository}:environment:{cfg.runner.environment}" if cfg.runner.environment
            else f"repo:{cfg.runner.repository}:ref:refs/heads/{cfg.runner.branch}")
     assert cond == {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
                     "token.actions.githubusercontent.com:sub": sub}
-    oidc = g.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert len(oidc) == (1 if cfg.runner.create_oidc_provider else 0)  # reused by default: one per URL
     assert all(o.protect and o.retain_on_delete for o in oidc)
     assert stmt["Principal"]["Federated"] == (
         cfg.runner.oidc_provider_arn
         or f"arn:aws:iam::{cfg.destination.account}:oidc-provider/token.actions.githubusercontent.com")
-    (policy,) = [p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if p.parent == roles[0].parent]
-    doc = json.loads(policy.inputs["policy"])
-    assert grants_any(allowed_actions(doc), DELETE_CLASS_ACTIONS) == []
-    assert any(s["Effect"] == "Deny" and "s3:DeleteObject*" in s["Action"] for s in doc["Statement"])
 
 
 def test_protection_follows_destination_protect(planned, variant):
@@ -216,7 +228,8 @@ def test_deedbox_output_tells_operations_where_everything_is(planned, variant):
     assert out["bucket"] == g.outputs["store_bucket"] == f"{cfg.name}-backup-{cfg.destination.account}-{cfg.destination.region}"
     assert out["region"] == cfg.destination.region
     assert out["prefixes"] == {"backend": "backend/", "media": "media/", "drills": "drills/",
-                               "records": "records/", "restores": "restores/"}
+                               "records": "records/", "restores": "restores/",
+                               "status": "status/"}
     assert out.get("replica_bucket") == g.outputs.get("replica_bucket")
     assert out.get("secrets", {}) == g.outputs.get("secret_arns", {})
     classes = {c.name: c.prefix for c in cfg.media_classes()}
@@ -230,7 +243,7 @@ def test_secret_values_are_reserved_to_the_runner_and_break_glass(planned, varia
     dest = cfg.destination
     expected = sorted({dest.break_glass_principal or f"arn:aws:iam::{dest.account}:root",
                        *([f"arn:aws:iam::{dest.account}:role/{cfg.name}-deedbox-runner"]
-                         if cfg.runner.kind == "github-actions" else [])})
+                         if cfg.runner.kind in ("github-actions", "aws") else [])})
     for p in g.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         (deny,) = json.loads(p.inputs["policy"])["Statement"]
         assert deny["Effect"] == "Deny" and "secretsmanager:GetSecretValue" in deny["Action"]
@@ -245,7 +258,7 @@ def test_media_backup_follows_its_mode(planned, variant):
     replications = [r for r in g.of_type(REPLICATION) if g.by_urn(r.parent).type == "deedbox:media:SourceReplication"]
     # Both modes: the runner reads an AWS media bucket (sync copies; replicate checks and backfills),
     # so its owner gets the read-only half to apply.
-    if media and cfg.source.media.endpoint_url is None and cfg.runner.kind == "github-actions":
+    if media and cfg.source.media.endpoint_url is None and cfg.runner.kind in ("github-actions", "aws"):
         doc = json.loads(g.outputs["media_source_policy"])
         actions = {a for s in doc["Statement"] for a in s["Action"]}
         assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes",

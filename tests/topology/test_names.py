@@ -63,13 +63,13 @@ def test_layout_of_the_reference_config(reference_config_path):
 
 def test_runner_prefixes_add_replicated_media_prefixes_once(reference_config_path):
     plan = layout(load(reference_config_path))
-    assert plan.runner_prefixes == ["backend/", "media/", "drills/", "records/", "restores/",
+    assert plan.runner_prefixes == ["backend/", "media/", "drills/", "records/", "restores/", "status/",
                                     "uploads/", "courses/", "recordings/"]
 
 
 def test_bucket_layout_is_designs_plus_the_ops_evidence_prefixes():
     assert names.PREFIXES == {"backend": "backend/", "media": "media/", "drills": "drills/",
-                              "records": "records/", "restores": "restores/"}
+                              "records": "records/", "restores": "restores/", "status": "status/"}
     values = list(names.PREFIXES.values())
     assert not [(a, b) for a in values for b in values if a != b and a.startswith(b)]  # disjoint
 
