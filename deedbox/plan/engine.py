@@ -67,7 +67,7 @@ class AwsMocks(Mocks):
             return pid, inputs
         region, account = self._where(args.provider, inputs)
         rid, computed = _computed(args.typ, args.name, inputs, region, account)
-        return rid, {**inputs, **computed}
+        return rid, {**computed, **inputs}
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         region, account = self._where(args.provider, args.args)

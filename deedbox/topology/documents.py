@@ -93,7 +93,7 @@ def role_grant(sid: str, actions: Sequence[str], resources: Sequence[str] | str,
 # Not media/: server-side media copies are CopyObject, which cannot be conditional (AWS: "CopyObject
 # requests made with those HTTP headers fail with a 501 Not Implemented"), and a media key may
 # legitimately get a new version when its source changes (the old one stays, versioned and locked).
-WRITE_ONCE_PREFIXES = ("backend/", "drills/", "records/", "restores/")
+WRITE_ONCE_PREFIXES = ("backend/", "drills/", "records/", "restores/", "status/")
 
 
 def write_once_statement(bucket_arn: str, writers: Sequence[str]) -> Statement:

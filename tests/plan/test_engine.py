@@ -125,3 +125,14 @@ def test_runs_leave_no_event_loop_or_socket_open():
         gc.collect()
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaks == []
+
+
+def test_an_echoed_input_is_never_replaced_by_a_computed_attribute():
+    """A provider echoes inputs as outputs; an EventTarget's `arn` is an input (where it delivers),
+    so the mocks' computed `arn` for every type must not replace it."""
+    def program() -> None:
+        provider = aws.Provider("dest", region="eu-west-1", allowed_account_ids=["222222222222"])
+        target = aws.cloudwatch.EventTarget("target", rule="r", arn="arn:aws:logs:eu-west-1:222222222222:log-group:g",
+                                            opts=pulumi.ResourceOptions(provider=provider))
+        pulumi.export("target_arn", target.arn)
+    assert record(program).outputs["target_arn"] == "arn:aws:logs:eu-west-1:222222222222:log-group:g"

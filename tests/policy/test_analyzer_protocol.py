@@ -81,20 +81,7 @@ def runner_granted_delete(repo_root) -> Callable[[], None]:
 
 @pytest.fixture(scope="module")
 def views(repo_root) -> dict[str, Recording]:
-    return {view: record_for_engine(reference_program(repo_root), preview=view != "known").edited(_inputs_echoed)
-            for view in VIEWS}
-
-
-def _inputs_echoed(graph: Graph) -> Graph:
-    """A provider returns a resource's inputs unchanged as outputs; the plan's mocks compute an ``arn``
-    for every type and let it override an input of that name (``AwsMocks.new_resource`` returns
-    ``{**inputs, **computed}``), which clobbers an EventTarget's ``arn``: the ARN it delivers to, an
-    input in pulumi-aws's schema. The first-preview mocks already let inputs win; so does this view."""
-    from dataclasses import replace
-
-    fixed = [replace(r, outputs={**r.outputs, **{k: v for k, v in r.inputs.items() if k in r.outputs}})
-             if r.outputs else r for r in graph]
-    return Graph(tuple(fixed), graph.outputs)
+    return {view: record_for_engine(reference_program(repo_root), preview=view != "known") for view in VIEWS}
 
 
 @pytest.fixture(scope="module")
