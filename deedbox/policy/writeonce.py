@@ -28,7 +28,7 @@ def _requires_if_none_match(stmt: dict[str, Any]) -> bool:
 
 @rule(id="s3-write-once", severity="high", level="mandatory", scanners=(),
       description="The bucket the runner writes denies object creation without If-None-Match on its write-once "
-                  "prefixes (backend/, drills/, records/, restores/).",
+                  "prefixes (backend/, drills/, records/, restores/, status/).",
       fix="add a bucket policy statement: Effect Deny, Action s3:PutObject on those prefixes, Condition "
           "{Null: {s3:if-none-match: 'true'}, Bool: {s3:ObjectCreationOperation: 'true'}} for the runner role")
 def write_once(stack: Stack, settings: dict) -> Iterator[tuple[str, str]]:
