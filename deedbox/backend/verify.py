@@ -6,23 +6,33 @@ deedbox writes each once, conditionally, and the bucket policy denies the runner
 the manifest is read by its *first* version; the snapshot version it names is the first; its size
 and the checksum S3 reports match the manifest. A forgery written as new versions of both objects,
 however consistent, is therefore refused. This is the one routine ``verify``, ``restore record``,
-``restore full`` and the drill use (``deedbox.restore.common.verified_snapshot``). ``read_data``: stream the object (that version) and recompute its SHA-256, then
-re-read the ZIP and compare the whole summary per table (count, digest, number) and per field.
-Every difference becomes one line in ``problems``; nothing here raises for a mismatch.
+``restore full`` and the drill use (``deedbox.restore.common.verified_snapshot``).
+
+``read_data``: stream the object (that version) and recompute its SHA-256: that alone proves the
+stored bytes are the bytes exported. Then re-read the ZIP as the manifest's format recorded it
+(format 2: ``summarize``, every entry inflated and its CRC checked, every table digested as
+stored; format 1: ``content_summary``) and compare the whole summary per table and per field,
+which says *where* stored bytes differ and that this deedbox still reads them. Every difference
+becomes one line in ``problems``; nothing here raises for a mismatch.
+
+``compare_content`` is the drill's check, a different job: the restored deployment's re-export
+holds the same data as the stored snapshot, whatever bytes a newer backend writes for it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from deedbox.bucket.client import BucketClient, VersionInfo
 from deedbox.bucket.manifest import Manifest, parse_manifest
 from deedbox.bucket.snapshots import SnapshotRef
-from deedbox.convex.snapshot import summarize
+from deedbox.convex.snapshot import content_summary, summarize
 from deedbox.errors import CheckFailed, ObjectMissing, SnapshotError
 
 
@@ -91,7 +101,7 @@ def structure_problems(store: BucketClient, manifest: Manifest) -> list[str]:
 
 
 def data_problems(store: BucketClient, manifest: Manifest) -> list[str]:
-    """Download (streaming, to a temporary file), re-hash, re-summarize, compare."""
+    """Download (streaming, to a temporary file), re-hash, re-read, compare."""
     obj = manifest.object
     with tempfile.TemporaryDirectory(prefix="deedbox-verify-") as tmp:
         path = Path(tmp) / "snapshot.zip"
@@ -100,10 +110,20 @@ def data_problems(store: BucketClient, manifest: Manifest) -> list[str]:
         if digest != obj.sha256:
             problems.append(f"{obj.key}: sha256 of the stored bytes differs from the manifest")
         try:
-            summary = summarize(path).to_dict()
+            read = summarize if manifest.byte_digests else content_summary
+            summary = read(path).to_dict()
         except SnapshotError as err:
             return [*problems, f"{obj.key}: unreadable snapshot: {err}"]
     return problems + compare_summaries(manifest.snapshot, summary)
+
+
+def download_verified(store: BucketClient, manifest: Manifest, path: Path) -> Path:
+    """The manifest's version of the snapshot at ``path``, hashed on the way; CheckFailed unless
+    its SHA-256 is the manifest's (so what is read from ``path`` is what was exported)."""
+    obj = manifest.object
+    if _download_hashing(store, obj.key, obj.version_id, path) != obj.sha256:
+        raise CheckFailed(f"{obj.key}: sha256 of the stored bytes differs from the manifest")
+    return path
 
 
 def _download_hashing(store: BucketClient, key: str, version: str | None, path: Path) -> str:
@@ -122,10 +142,24 @@ def _download_hashing(store: BucketClient, key: str, version: str | None, path: 
     return state["sha"].hexdigest()
 
 
-def compare_summaries(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+class Sides(NamedTuple):
+    """How the two summaries ``compare_summaries`` holds against each other are named."""
+
+    expected: str
+    actual: str
+    expected_short: str
+    actual_short: str
+
+
+MANIFEST_SIDES = Sides("the manifest", "the stored snapshot", "manifest", "stored")
+ROUND_TRIP_SIDES = Sides("the snapshot", "the restored deployment", "snapshot", "restored")
+
+
+def compare_summaries(expected: dict[str, Any], actual: dict[str, Any], *,
+                      sides: Sides = MANIFEST_SIDES) -> list[str]:
     """Pure: one line per difference; tables are matched by (component, name)."""
     problems: list[str] = []
-    _compare(expected, actual, "snapshot", problems)
+    _compare(expected, actual, "snapshot", problems, sides)
     return problems
 
 
@@ -134,19 +168,19 @@ def _table_key(item: dict) -> str:
     return f"{component}/{item['name']}" if component else str(item["name"])
 
 
-def _compare(exp: Any, act: Any, where: str, out: list[str]) -> None:
+def _compare(exp: Any, act: Any, where: str, out: list[str], sides: Sides) -> None:
     if isinstance(exp, dict) and isinstance(act, dict):
         for key in sorted(set(exp) | set(act), key=str):
             if key not in act:
-                out.append(f"{where}.{key}: missing from the stored snapshot")
+                out.append(f"{where}.{key}: missing from {sides.actual}")
             elif key not in exp:
-                out.append(f"{where}.{key}: not in the manifest")
+                out.append(f"{where}.{key}: not in {sides.expected}")
             else:
-                _compare(exp[key], act[key], f"{where}.{key}", out)
+                _compare(exp[key], act[key], f"{where}.{key}", out, sides)
     elif _named_list(exp) and _named_list(act):
-        _compare({_table_key(i): i for i in exp}, {_table_key(i): i for i in act}, where, out)
+        _compare({_table_key(i): i for i in exp}, {_table_key(i): i for i in act}, where, out, sides)
     elif exp != act:
-        out.append(f"{where}: manifest {_short(exp)} != stored {_short(act)}")
+        out.append(f"{where}: {sides.expected_short} {_short(exp)} != {sides.actual_short} {_short(act)}")
 
 
 def _named_list(value: Any) -> bool:
@@ -156,3 +190,31 @@ def _named_list(value: Any) -> bool:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class ContentComparison:
+    """The drill's round trip: both snapshots' content summaries and what differs between them."""
+
+    problems: list[str]
+    stored: dict[str, Any]  # content_summary(...).to_dict() of the stored snapshot
+    restored: dict[str, Any]  # ... of the restored deployment's re-export
+
+
+def compare_content(stored: Path, restored: Path) -> ContentComparison:
+    """Whether ``restored`` (a re-export of the deployment ``stored`` was imported into) holds the
+    same data as ``stored``, table by table: same documents, however encoded and ordered.
+
+    Bytes cannot tell: a newer backend may write the same values with other key orders, float
+    spellings or value encodings (docs/export.md). So both are read with ``content_summary``, at
+    the same time: the stored snapshot in a second process (the reading is pure Python, so a thread
+    would wait on the GIL), the re-export in this one. ``stored`` must be the verified bytes
+    (``download_verified``). A snapshot whose documents the reader refuses is a SnapshotError.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        theirs = pool.submit(content_summary, stored)
+        ours = content_summary(restored).to_dict()
+        expected = theirs.result().to_dict()
+    problems = compare_summaries({"tables": expected["tables"]}, {"tables": ours["tables"]},
+                                 sides=ROUND_TRIP_SIDES)
+    return ContentComparison(problems, expected, ours)

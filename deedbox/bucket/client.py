@@ -335,10 +335,18 @@ class BucketClient:
             finally:
                 body.close()
 
-    def open(self, key: str, version_id: str | None = None) -> BinaryIO:
-        """A streaming body (close it); reads the given version when one is named."""
-        kw = {"VersionId": version_id} if version_id and version_id != "null" else {}
+    def open(self, key: str, version_id: str | None = None, *, first: int | None = None,
+             last: int | None = None) -> BinaryIO:
+        """A streaming body (close it); reads the given version when one is named, and only bytes
+        ``first``..``last`` (inclusive, as HTTP ranges count) when they are given."""
+        kw: dict[str, str] = {"VersionId": version_id} if version_id and version_id != "null" else {}
+        if first is not None:
+            kw["Range"] = f"bytes={first}-{'' if last is None else last}"
         return self._call(self.s3.get_object, key, Bucket=self.bucket, Key=key, **kw)["Body"]
+
+    def open_ranged(self, key: str, version_id: str | None, size: int) -> RangedReader:
+        """A seekable read-only file over one object version of ``size`` bytes, read by ranged GETs."""
+        return RangedReader(self, key, version_id, size)
 
     def download(self, key: str, path: Path, version_id: str | None = None) -> Path:
         extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
@@ -415,6 +423,132 @@ class BucketClient:
             raise _storage_error(err, self.bucket, key) from None
         except BotoCoreError as err:
             raise StorageError(f"s3://{self.bucket}/{key}: {err}") from None
+
+
+RANGE_BLOCK = 256 * 1024  # a read outside any advised range fetches at least this much
+RANGE_TAIL = 1024 * 1024  # a read in the last MiB fetches all of it (a ZIP's directory is there)
+_CUT = (IncompleteReadError, ResponseStreamingError, ProtocolError)
+
+
+class RangedReader(io.RawIOBase):
+    """A seekable, read-only file over one object version, read with ranged GETs.
+
+    For reading a small part of a big object (``restore record``: a ZIP's central directory and
+    one table) without downloading it. A read inside a range the caller ``advise``d is served from
+    one streamed GET of exactly that range; any other read fetches a block around it (``RANGE_TAIL``
+    for a read near the end, where a ZIP keeps its directory; else ``RANGE_BLOCK`` on). Bodies are
+    read through ``StreamingBody.read``, which checks the announced length: a body cut short is
+    requested again from where it was cut, three times at most, then it is a StorageError.
+    ``requests`` counts the GETs. Not thread-safe.
+    """
+
+    def __init__(self, client: BucketClient, key: str, version_id: str | None, size: int) -> None:
+        super().__init__()
+        self._client, self._key, self._version, self.size = client, key, version_id, size
+        self._pos = 0
+        self._block, self._block_at = b"", 0
+        self._advised: tuple[int, int] | None = None
+        self._body: Any = None
+        self._body_at = 0  # the position of the body's next byte
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def advise(self, start: int, end: int) -> None:
+        """Bytes ``start``..``end`` (exclusive) are read next, in order: one GET will serve them."""
+        self._advised = (start, min(end, self.size))
+        if self._body is not None and self._body_at != start:
+            self._drop_body()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = self.size - self._pos if size is None or size < 0 else min(size, self.size - self._pos)
+        parts: builtins.list[bytes] = []
+        while want > 0:
+            piece = self._read_at(self._pos, want)
+            parts.append(piece)
+            self._pos += len(piece)
+            want -= len(piece)
+        return b"".join(parts)
+
+    def _read_at(self, pos: int, n: int) -> bytes:
+        if self._block_at <= pos < self._block_at + len(self._block):
+            return self._block[pos - self._block_at: pos - self._block_at + n]
+        if self._advised is not None and self._advised[0] <= pos < self._advised[1]:
+            return self._from_body(pos, min(n, self._advised[1] - pos))
+        start = max(0, self.size - RANGE_TAIL) if pos >= self.size - RANGE_TAIL else pos
+        end = self.size if pos >= self.size - RANGE_TAIL else min(self.size, pos + max(n, RANGE_BLOCK))
+        self._block, self._block_at = self._fetch(start, end), start
+        return self._block[pos - start: pos - start + n]
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        for attempt in range(1, 4):
+            body = self._get(start, end)
+            try:
+                data: bytes = body.read()
+            except _CUT as err:
+                if attempt == 3:
+                    raise self._cut(err) from None
+                continue
+            finally:
+                body.close()
+            return data
+        raise AssertionError("unreachable")
+
+    def _from_body(self, pos: int, n: int) -> bytes:
+        assert self._advised is not None
+        if self._body is not None and self._body_at != pos:
+            self._drop_body()
+        for attempt in range(1, 4):
+            if self._body is None:
+                self._body, self._body_at = self._get(pos, self._advised[1]), pos
+            try:
+                data: bytes = self._body.read(n)
+            except _CUT as err:
+                self._drop_body()
+                if attempt == 3:
+                    raise self._cut(err) from None
+                continue
+            if data:
+                self._body_at += len(data)
+                return data
+            self._drop_body()  # an empty read before the range's end: StreamingBody raised if cut
+        raise self._cut(None)
+
+    def _get(self, start: int, end: int) -> Any:
+        self.requests += 1
+        return self._client.open(self._key, self._version, first=start, last=end - 1)
+
+    def _drop_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+        self._body = None
+
+    def _cut(self, err: BaseException | None) -> StorageError:
+        why = type(err).__name__ if err is not None else "no data"
+        return StorageError(f"s3://{self._client.bucket}/{self._key}: a ranged read was cut short 3 times ({why})")
+
+    def close(self) -> None:
+        self._drop_body()
+        super().close()
 
 
 def weak_protection(versioning: dict | None, lock: dict | None) -> list[str]:

@@ -2,9 +2,17 @@
 
 A manifest is the last object written into a snapshot folder and the only thing that makes the
 folder complete (``deedbox.bucket.snapshots``). It names the exact object version it vouches for
-and carries the snapshot's summary (per-table counts and digests, components, file storage), which
-``verify --read-data`` and the drill compare against a fresh reading. ``format_version`` 1 is the
-layout documented in docs/export.md; a reader refuses any other format.
+(size, SHA-256, S3's checksum) and carries the snapshot's summary (per-table counts and digests,
+components, file storage), which ``verify --read-data`` compares against a fresh reading of the
+stored bytes (docs/export.md, "What the manifest carries"). Two formats are read, one is written:
+
+- ``format_version`` 2 (written since issue 16): each table's digest is ``"sha256:<hex>"`` of its
+  ``documents.jsonl`` exactly as exported, with its ``size``; read with
+  ``deedbox.convex.snapshot.summarize``, at the cost of the bytes.
+- ``format_version`` 1 (older manifests): each table's digest is the canonical content digest
+  (``deedbox.convex.canonical``); verifying one reads the snapshot with ``content_summary``.
+
+Any other format is refused. A parsed manifest keeps its version, so it serializes as it was read.
 
 ``restore_point`` (optional, so older manifests stay format 1) names the vault versions and the
 media record that were current when the snapshot was taken: ``deedbox.restore.point``.
@@ -23,7 +31,8 @@ from typing import Any
 from deedbox.errors import CheckFailed
 
 MANIFEST_FORMAT = "deedbox.snapshot-manifest"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # what export writes
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,11 @@ class Manifest:
     format_version: int = MANIFEST_VERSION
 
     @property
+    def byte_digests(self) -> bool:
+        """Whether table digests are of the bytes as exported (format 2), not of the content (1)."""
+        return self.format_version >= 2
+
+    @property
     def tables(self) -> list[dict[str, Any]]:
         tables = self.snapshot.get("tables")
         return list(tables) if isinstance(tables, list) else []
@@ -102,9 +116,10 @@ def parse_manifest(raw: bytes, *, key: str) -> Manifest:
         raise CheckFailed(f"{key} is not valid JSON") from None
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
         raise CheckFailed(f"{key} is not a deedbox snapshot manifest")
-    if doc.get("format_version") != MANIFEST_VERSION:
-        raise CheckFailed(f"{key}: manifest format version {doc.get('format_version')!r} is not "
-                          f"{MANIFEST_VERSION}; use the deedbox that wrote it")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise CheckFailed(f"{key}: manifest format version {version!r} is not one of "
+                          f"{', '.join(map(str, READABLE_VERSIONS))}; use the deedbox that wrote it")
     obj = doc.get("object")
     if not isinstance(obj, dict) or not isinstance(obj.get("key"), str) or not obj["key"]:
         raise CheckFailed(f"{key}: manifest names no object")
@@ -114,7 +129,7 @@ def parse_manifest(raw: bytes, *, key: str) -> Manifest:
             reason=_text(doc, "reason"), tool_version=_text(_map(doc, "tool"), "version"),
             tool_name=_text(_map(doc, "tool"), "name"), written_at=_text(doc, "written_at"),
             source=_origin(_map(doc, "source")), object=_object(obj),
-            snapshot=_map(doc, "snapshot"), format_version=MANIFEST_VERSION,
+            snapshot=_map(doc, "snapshot"), format_version=version,
             restore_point=doc["restore_point"] if isinstance(doc.get("restore_point"), dict) else None,
         )
     except _Malformed as err:

@@ -1,23 +1,31 @@
-"""Streaming reader of Convex snapshot ZIPs: the manifest's content section, and one-record lookup.
+"""Streaming readers of Convex snapshot ZIPs, one per job (docs/export.md, "What the manifest carries").
 
-``summarize`` makes one pass over every entry (so every CRC is checked), with bounded memory:
-documents are streamed line by line, never a whole table. For each user table it records the
-document count and an order- and encoding-independent digest (see ``deedbox.convex.canonical``);
-for file storage the number of files and their bytes, after checking each blob's size and sha256
-against ``_storage/documents.jsonl``. Components are the non-root component paths (``"a"``,
-``"a/b"``). ``find_document`` streams only the one table it needs and parses only the lines that
-hold the wanted id.
+- ``summarize``: the manifest's snapshot section (format 2), at the cost of the bytes. Every entry
+  is read once, so every CRC is checked; each table's ``documents.jsonl`` is digested as stored
+  (``zipio.JsonlDigest``: SHA-256, size, lines); every file-storage blob is checked against
+  ``_storage/documents.jsonl``. No document is parsed. Entries are independent, so ``WORKERS``
+  threads read them, biggest first (zlib and hashlib release the GIL). ``export`` and
+  ``verify --read-data`` use it.
+- ``content_summary``: what the data *is*, whatever its encoding and the order of its documents:
+  every document decoded, typed and checked like Convex's import does, and digested
+  (``deedbox.convex.canonical``). The drill holds the restored deployment's re-export against
+  the stored snapshot this way; format-1 manifests carry these digests, so verifying one reads
+  its snapshot this way too.
+- ``find_document``: one document of one table (``restore record``), reading only that table,
+  ``_tables`` and the table's schema (over ranged GETs: ``deedbox.bucket.client.RangedReader``).
 
 Hostile snapshots (see ``deedbox.convex.zipio`` for the ZIP layer) end in one ``SnapshotError``
-line naming the entry and line, never another exception: besides what the ZIP layer refuses, a
-table (or ``_storage``) holding the same ``_id`` twice, and a table listed twice in ``_tables``,
-are refused (Convex's import refuses both too: ``DuplicateId``, ``DuplicateTableName`` in
-crates/application/src/snapshot_import/mod.rs), because the manifest could then describe another
-copy than the one a restore imports. Duplicate ids are found with a set of 64-bit keyed hashes of the ids of the table being
-read (about 70 bytes a document, e.g. ~70 MB for a table of a million documents, freed after the
-table); a hash seen twice is confirmed by re-reading the table up to that line, so a collision
-(odds ~n^2/2^65) never refuses a good snapshot. ``find_document`` reads its table to the end, so
-a second copy of the wanted document is refused there too.
+line naming the entry and line, never another exception. Besides what the ZIP layer refuses,
+every reader refuses a table listed twice in ``_tables`` and a storage file listed twice
+(Convex's import refuses both: ``DuplicateTableName``, crates/application/src/snapshot_import/mod.rs).
+What needs the documents parsed is refused by the readers that parse them (``content_summary``,
+and ``find_document`` for the lines holding the id): invalid JSON, values Convex cannot hold, an
+``_id`` that is invalid or of another table, and a table holding the same ``_id`` twice
+(``DuplicateId``: a restore could import either copy). Duplicate ids are found with a set of
+64-bit keyed hashes of the ids of the table being read (about 70 bytes a document, freed after
+the table); a hash seen twice is confirmed by re-reading the table up to that line, so a
+collision (odds ~n^2/2^65) never refuses a good snapshot. ``find_document`` reads its table to
+the end, so a second copy of the wanted document is refused there too.
 """
 
 from __future__ import annotations
@@ -28,8 +36,11 @@ import hashlib
 import logging
 import os
 import struct
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from deedbox.convex import zipio
@@ -39,21 +50,36 @@ from deedbox.convex.shapes import ShapeSyntaxError, parse_context, parse_shape
 from deedbox.errors import SnapshotError, UsageError
 
 log = logging.getLogger(__name__)
+WORKERS = max(1, min(2, os.cpu_count() or 1))  # entry readers of ``summarize``
 
 
 @dataclass(frozen=True)
 class TableSummary:
+    """One table as a manifest (format 2) records it: its ``documents.jsonl`` as exported."""
+
     component: str  # "" = root app, "a/b" = nested component
     name: str
     number: int
+    count: int  # lines: documents
+    size: int  # bytes of documents.jsonl, uncompressed
+    digest: str  # "sha256:<hex>" of its data as stored in the ZIP (deflated), see zipio.JsonlDigest
+
+
+@dataclass(frozen=True)
+class TableContent:
+    """One table's data, whatever its encoding and order (format-1 manifests, the drill)."""
+
+    component: str
+    name: str
+    number: int
     count: int
-    digest: str  # hex, see deedbox.convex.canonical
+    digest: str  # 64 hex digits, see deedbox.convex.canonical
 
 
 @dataclass(frozen=True)
 class SnapshotSummary:
     encoding: str  # "uniform" | "legacy" | "mixed"
-    tables: tuple[TableSummary, ...]
+    tables: tuple[TableSummary | TableContent, ...]
     components: tuple[str, ...]
     storage_count: int
     storage_bytes: int
@@ -71,7 +97,7 @@ class SnapshotSummary:
     def from_dict(cls, d: dict) -> SnapshotSummary:
         return cls(
             encoding=d["encoding"],
-            tables=tuple(TableSummary(**t) for t in d["tables"]),
+            tables=tuple(TableSummary(**t) if "size" in t else TableContent(**t) for t in d["tables"]),
             components=tuple(d["components"]),
             storage_count=d["storage"]["count"],
             storage_bytes=d["storage"]["bytes"],
@@ -85,6 +111,7 @@ class FoundDocument:
     table_number: int
     encoding: str
     generated_schema: list[str]
+    table: TableSummary  # the table it was found in, digested as summarize digests it
 
 
 @dataclass
@@ -248,13 +275,23 @@ def _check_id(doc_id: object, table: str, number: int, entry: str, line_no: int)
     return doc_id
 
 
-def _storage(reader: zipio.Reader, comp: zipio.Component) -> tuple[int, int]:
-    """Check every storage blob against its document; return (files, bytes)."""
+@dataclass(frozen=True)
+class _Blob:
+    """A storage file and what its document in ``_storage/documents.jsonl`` says about it."""
+
+    info: Any  # zipfile.ZipInfo
+    size: int | None
+    sha256: bytes | None
+    declared: object  # the document's "size", as written
+
+
+def _storage_plan(reader: zipio.Reader, comp: zipio.Component) -> list[_Blob]:
+    """Every storage file of ``comp`` with its document, after the checks that need no blob read."""
     if comp.storage_entry is None:
         if comp.blobs:
             raise SnapshotError(f"{zipio.prefix_of(comp.path)}_storage has files but no documents.jsonl")
-        return 0, 0
-    count = total = 0
+        return []
+    blobs: list[_Blob] = []
     seen: set[str] = set()
     for line_no, _, doc in reader.json_lines(comp.storage_entry):
         if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
@@ -266,17 +303,15 @@ def _storage(reader: zipio.Reader, comp: zipio.Component) -> tuple[int, int]:
         info = comp.blobs.get(sid)
         if info is None:
             raise SnapshotError(f"storage file {zipio.show(sid)} is listed but missing from the snapshot")
-        _check_blob(reader, info, doc, comp.storage_entry, line_no)
+        blobs.append(_blob(info, doc, comp.storage_entry, line_no))
         seen.add(sid)
-        count += 1
-        total += info.file_size
     orphans = sorted(set(comp.blobs) - seen)
     if orphans:
         raise SnapshotError(f"storage file {orphans[0]} has no entry in {comp.storage_entry}")
-    return count, total
+    return blobs
 
 
-def _check_blob(reader: zipio.Reader, info: Any, doc: dict, entry: str, line_no: int) -> None:
+def _blob(info: Any, doc: dict, entry: str, line_no: int) -> _Blob:
     declared = doc.get("size")
     want = doc.get("sha256")
     try:
@@ -285,59 +320,165 @@ def _check_blob(reader: zipio.Reader, info: Any, doc: dict, entry: str, line_no:
     except (ValueError, TypeError, OverflowError, binascii.Error):
         raise SnapshotError(f"{entry} line {line_no}: size or sha256 of storage file "
                             f"{info.filename} is not readable") from None
+    return _Blob(info, expected_size, expected_sha, declared)
+
+
+def _check_blob(reader: zipio.Reader, blob: _Blob) -> int:
+    """Read one storage file whole; its size, after checking it against its document."""
     sha = hashlib.sha256()
     size = 0
-    for chunk in reader.chunks(info.filename):
+    for chunk in reader.chunks(blob.info.filename):
         sha.update(chunk)
         size += len(chunk)
-    if expected_size is not None and expected_size != size:
-        raise SnapshotError(f"storage file {info.filename} is {size} bytes, documents say {declared}")
-    if expected_sha is not None and expected_sha != sha.digest():
-        raise SnapshotError(f"storage file {info.filename} does not match its sha256")
+    if blob.size is not None and blob.size != size:
+        raise SnapshotError(f"storage file {blob.info.filename} is {size} bytes, documents say {blob.declared}")
+    if blob.sha256 is not None and blob.sha256 != sha.digest():
+        raise SnapshotError(f"storage file {blob.info.filename} does not match its sha256")
+    return size
 
 
-def summarize(source: Any, *, progress: Callable[[int], None] | None = None) -> SnapshotSummary:
-    """Read a whole snapshot once and return its content summary; SnapshotError if it is bad."""
+# ---- the two whole-snapshot readers --------------------------------------------------------------
+TableReader = Callable[[zipio.Reader, str, str, int, "_Schema | None"], "TableSummary | TableContent"]
+
+
+def summarize(source: Any, *, progress: Callable[[int], None] | None = None,
+              workers: int = WORKERS) -> SnapshotSummary:
+    """The manifest's snapshot section (format 2): every entry read once, no document parsed."""
+    return _read_snapshot(source, progress, workers, _table_bytes, schemas=False)
+
+
+def content_summary(source: Any, *, progress: Callable[[int], None] | None = None) -> SnapshotSummary:
+    """What the snapshot holds, independent of encoding and order: every document decoded and
+    checked; per table the count and canonical digest (format-1 manifests, the drill)."""
+    return _read_snapshot(source, progress, 1, _table_content, schemas=True)
+
+
+def _table_bytes(reader: zipio.Reader, entry: str, component: str, number: int,
+                 schema: _Schema | None) -> TableSummary:
+    digest = reader.digest(entry)
+    return TableSummary(component, _table_name(entry), number, digest.count, digest.size, digest.hexdigest())
+
+
+def _table_content(reader: zipio.Reader, entry: str, component: str, number: int,
+                   schema: _Schema | None) -> TableContent:
+    assert schema is not None  # content_summary reads every schema
+    name = _table_name(entry)
+    digest = _digest_table(reader, entry, name, number, schema)
+    return TableContent(component, name, number, digest.count, digest.hexdigest())
+
+
+def _table_name(entry: str) -> str:
+    return zipio.split_entry(entry)[1].split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Job:
+    weight: int  # bytes to inflate: the biggest go first, so two readers finish together
+    run: Callable[[], Any]
+
+
+def _read_snapshot(source: Any, progress: Callable[[int], None] | None, workers: int,
+                   read_table: TableReader, *, schemas: bool) -> SnapshotSummary:
+    """Plan every entry's read (the small index entries are read here), run the reads, check."""
+    stop = threading.Event()
+
+    def tick(done: int) -> None:
+        if stop.is_set():
+            raise _Cancelled()
+        if progress is not None:
+            progress(done)
+
     with zipio.open_zip(source) as zf:
         comps = zipio.index(zf)
         comps.setdefault("", zipio.Component(""))
-        reader = zipio.Reader(zf, progress)
-        tables: list[TableSummary] = []
+        reader = zipio.Reader(zf, tick)
+        jobs: list[_Job] = []
+        tables: list[int] = []  # indexes of the table jobs, in summary order
         encodings: set[str] = set()
-        files = size = 0
+        storage: list[tuple[_Blob, int]] = []
         for path in sorted(comps):
             comp = comps[path]
-            for name in comp.other:
-                reader.drain(name)
-            tables += _summarize_component(reader, comp, encodings)
-            f, b = _storage(reader, comp)
-            files, size = files + f, size + b
+            jobs += [_Job(zf.getinfo(n).file_size, partial(reader.drain, n)) for n in comp.other]
+            for entry, number, schema in _plan_tables(reader, comp, encodings, schemas=schemas):
+                tables.append(len(jobs))
+                jobs.append(_Job(zf.getinfo(entry).file_size,
+                                 partial(read_table, reader, entry, comp.path, number, schema)))
+            for blob in _storage_plan(reader, comp):
+                storage.append((blob, len(jobs)))
+                jobs.append(_Job(blob.info.file_size, partial(_check_blob, reader, blob)))
+        results = _run(jobs, workers if reader.parallel else 1, stop)
     encoding = encodings.pop() if len(encodings) == 1 else ("mixed" if encodings else "uniform")
     components = tuple(p for p in sorted(comps) if p)
-    return SnapshotSummary(encoding, tuple(tables), components, files, size)
+    return SnapshotSummary(encoding, tuple(results[i] for i in tables), components, len(storage),
+                           sum(results[i] for _, i in storage))
 
 
-def _summarize_component(reader: zipio.Reader, comp: zipio.Component,
-                         encodings: set[str]) -> list[TableSummary]:
+def _plan_tables(reader: zipio.Reader, comp: zipio.Component, encodings: set[str], *,
+                 schemas: bool) -> list[tuple[str, int, _Schema | None]]:
+    """``(entry, table number, schema)`` of every table of ``comp``, by name; ``schemas``: with
+    the legacy typer built (else only the encoding is read)."""
     numbers = _read_tables(reader, comp)
     stray = sorted(set(comp.documents) - set(numbers))
     if stray:
         raise SnapshotError(f"table {stray[0]} has documents but no entry in {comp.tables_entry}")
-    out = []
+    out: list[tuple[str, int, _Schema | None]] = []
     for name in sorted(numbers):
         entry = comp.documents.get(name)
         if entry is None:
             raise SnapshotError(f"table {name} is listed in {comp.tables_entry} but has no documents.jsonl")
-        schema = _read_schema(reader, comp.schemas.get(name), name)
-        encodings.add(schema.encoding)
-        digest = _digest_table(reader, entry, name, numbers[name], schema)
-        out.append(TableSummary(comp.path, name, numbers[name], digest.count, digest.hexdigest()))
+        schema_entry = comp.schemas.get(name)
+        if schemas:
+            schema: _Schema | None = _read_schema(reader, schema_entry, name)
+            encodings.add(schema.encoding if schema else "legacy")
+        else:
+            schema = None
+            encodings.add(_encoding_of(reader, schema_entry))
+        out.append((entry, numbers[name], schema))
     return out
+
+
+def _encoding_of(reader: zipio.Reader, entry: str | None) -> str:
+    """``uniform`` when the schema's first line is ``"uniform"``, else ``legacy`` (as ``_read_schema``)."""
+    if entry is None:
+        return "legacy"
+    first = None
+    for number, line in reader.lines(entry):  # to the end, so its CRC and size are checked
+        if number == 1:
+            first = line
+    return "uniform" if first is not None and first.strip() == b'"uniform"' else "legacy"
+
+
+class _Cancelled(Exception):
+    """Another entry's read failed first: this one is no longer needed."""
+
+
+def _run(jobs: list[_Job], workers: int, stop: threading.Event) -> list[Any]:
+    """Every job's result, in job order; the first error in job order (as one reader would have
+    met it) is raised, after the other readers stopped at their next chunk."""
+    if workers <= 1 or len(jobs) < 2:
+        return [job.run() for job in jobs]
+    with ThreadPoolExecutor(workers, thread_name_prefix="deedbox-snapshot") as pool:
+        futures: dict[int, Future[Any]] = {}
+        for i in sorted(range(len(jobs)), key=lambda i: -jobs[i].weight):
+            futures[i] = pool.submit(jobs[i].run)
+        done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        if pending:
+            stop.set()
+            for f in pending:
+                f.cancel()
+    ordered = [futures[i] for i in range(len(jobs))]
+    for f in ordered:
+        err = None if f.cancelled() else f.exception()
+        if err is not None and not isinstance(err, _Cancelled):
+            raise err
+    return [f.result() for f in ordered]
 
 
 def find_document(source: Any, *, table: str, doc_id: str,
                   component: str = "") -> FoundDocument | None:
-    """Stream one table until the document with ``doc_id`` appears; None if it is not there."""
+    """The document with ``doc_id`` in one table, or None. Reads ``_tables``, the table's schema and
+    the table (to its end: a second copy is refused; only lines holding the id are parsed), and
+    digests the table as ``summarize`` does, so a caller can hold it against the manifest."""
     try:
         wanted_number = decode_id(doc_id)[0]
     except ValueError as err:
@@ -356,14 +497,18 @@ def find_document(source: Any, *, table: str, doc_id: str,
         schema = _read_schema(reader, comp.schemas.get(table), table)
         entry = comp.documents[table]
         needle = doc_id.encode("ascii")
-        found: FoundDocument | None = None
+        digest = zipio.JsonlDigest(entry)
+        found: tuple[bytes, dict] | None = None
         first = 0
-        for line_no, line in reader.lines(entry):
+        for line_no, line in reader.lines(entry, digest=digest):
             if needle in line:
                 doc = zipio.parse_json(line, entry, line_no)
                 if isinstance(doc, dict) and doc.get("_id") == doc_id:
                     if found is not None:
                         raise SnapshotError(f"{entry} line {line_no}: duplicate _id {doc_id} (also on "
                                             f"line {first}): a restore could import either copy")
-                    found, first = FoundDocument(line, doc, number, schema.encoding, schema.lines), line_no
-    return found
+                    found, first = (line, doc), line_no
+    if found is None:
+        return None
+    stored = TableSummary(component, table, number, digest.count, digest.size, digest.hexdigest())
+    return FoundDocument(found[0], found[1], number, schema.encoding, schema.lines, stored)

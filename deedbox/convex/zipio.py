@@ -39,10 +39,12 @@ values at most ``MAX_DEPTH`` levels deep (see ``parse_json``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import struct
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -50,7 +52,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, runtime_checkable
 
 from deedbox.errors import SnapshotError
 
@@ -178,7 +180,12 @@ def entry_problem(info: zipfile.ZipInfo) -> str | None:
 
 
 def check_entries(zf: zipfile.ZipFile) -> None:
-    """Refuse a hostile central directory (see the module docstring); reads only headers."""
+    """Refuse a hostile central directory (see the module docstring) from the directory alone.
+
+    No entry data and no local header is read here, so opening a snapshot over ranged GETs costs
+    the central directory only. Each local header is checked when its entry is read
+    (``data_offset``), against the central directory and against where the next entry begins.
+    """
     infos = zf.infolist()
     for info in infos:
         problem = name_problem(info.orig_filename)
@@ -201,14 +208,33 @@ def check_entries(zf: zipfile.ZipFile) -> None:
     previous: zipfile.ZipInfo | None = None
     end = 0
     for info in sorted(infos, key=lambda i: i.header_offset):
+        _check_offset(zf, info)
         if previous is not None and info.header_offset < end:
             raise SnapshotError(f"snapshot entries {previous.filename} and {info.filename} overlap "
                                 "(a ZIP bomb or a corrupt central directory)")
-        end = data_offset(zf, info) + info.compress_size
+        end = info.header_offset + _LOCAL.size + _name_length(info) + info.compress_size  # at least
         if end > zf.start_dir:
-            raise SnapshotError(f"snapshot entry {info.filename} is corrupt: its data runs past the "
-                                "end of the entries (truncated?)")
+            raise _past_the_entries(info)
         previous = info
+
+
+def _check_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    if not 0 <= info.header_offset < zf.start_dir:  # zipfile shifts offsets by any bytes before the ZIP
+        raise SnapshotError(f"snapshot entry {info.filename} is corrupt: its local header offset "
+                            f"{info.header_offset} is outside the entries")
+
+
+def _name_length(info: zipfile.ZipInfo) -> int:
+    """The length of the name in the central directory, as the local header must repeat it."""
+    try:
+        return len(info.orig_filename.encode("utf-8" if info.flag_bits & _FLAG_UTF8 else "cp437"))
+    except UnicodeEncodeError:
+        return len(info.orig_filename.encode("utf-8"))
+
+
+def _past_the_entries(info: zipfile.ZipInfo) -> SnapshotError:
+    return SnapshotError(f"snapshot entry {info.filename} is corrupt: its data runs past the "
+                         "end of the entries (truncated?)")
 
 
 def _fp(zf: zipfile.ZipFile) -> IO[bytes]:
@@ -217,20 +243,45 @@ def _fp(zf: zipfile.ZipFile) -> IO[bytes]:
     return zf.fp
 
 
-def data_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+ReadAt = Callable[[int, int], bytes]  # (position, size) -> at most size bytes from there
+
+
+def read_at(fp: IO[bytes]) -> ReadAt:
+    """Positioned reads of ``fp``: ``os.pread`` on a real file (no shared position, so threads may
+    read one file at once), else seek and read (one thread at a time)."""
+    try:
+        fd = fp.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is not None:
+        return lambda pos, n: os.pread(fd, n, pos)
+
+    def seek_read(pos: int, n: int) -> bytes:
+        fp.seek(pos)
+        return fp.read(n)
+    return seek_read
+
+
+@runtime_checkable
+class Advisable(Protocol):
+    """A file that can be told which range is read next, in order (a file over ranged GETs)."""
+
+    def advise(self, start: int, end: int) -> None: ...
+
+
+def data_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo, read: ReadAt | None = None,
+                limit: int | None = None) -> int:
     """Where the entry's compressed data begins, after checking its local header against the
-    central directory (a reader that trusts the local header must see the same entry)."""
+    central directory (a reader that trusts the local header must see the same entry) and, with
+    ``limit`` (where the next entry begins), that its data ends before it."""
     name = info.filename
-    fp = _fp(zf)
-    if not 0 <= info.header_offset < zf.start_dir:  # zipfile shifts offsets by any bytes before the ZIP
-        raise SnapshotError(f"snapshot entry {name} is corrupt: its local header offset "
-                            f"{info.header_offset} is outside the entries")
-    fp.seek(info.header_offset)
-    raw = fp.read(_LOCAL.size)
+    read = read or read_at(_fp(zf))
+    _check_offset(zf, info)
+    raw = read(info.header_offset, _LOCAL.size)
     if len(raw) != _LOCAL.size or raw[:4] != _LOCAL_SIG:
         raise SnapshotError(f"snapshot entry {name} is corrupt: no local header at offset {info.header_offset}")
     (_, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len) = _LOCAL.unpack(raw)
-    local_name = fp.read(name_len)
+    local_name = read(info.header_offset + _LOCAL.size, name_len)
     try:
         local = local_name.decode("utf-8" if flags & _FLAG_UTF8 else "cp437")
     except UnicodeDecodeError:
@@ -249,7 +300,12 @@ def data_offset(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
             if here != there and not (what != "CRC" and here == _ZIP64_MARK):
                 raise SnapshotError(f"snapshot entry {name}: its local header says {what} {here}, "
                                     f"the central directory {there}")
-    return info.header_offset + _LOCAL.size + name_len + extra_len
+    start = info.header_offset + _LOCAL.size + name_len + extra_len
+    if limit is not None and start + info.compress_size > limit:
+        raise (_past_the_entries(info) if limit >= zf.start_dir else SnapshotError(
+            f"snapshot entry {name} is corrupt: its data runs into the next entry (a ZIP bomb or a "
+            "corrupt central directory)"))
+    return start
 
 
 def index(zf: zipfile.ZipFile) -> dict[str, Component]:
@@ -286,20 +342,33 @@ class Reader:
 
     Entries are inflated here, not by ``ZipFile.open``: the declared size is enforced while
     streaming (zipfile would silently stop at it), and no password or method zipfile supports
-    but Convex does not is ever used. Several entries may be read interleaved (each read seeks).
+    but Convex does not is ever used. Several entries may be read interleaved (every read is
+    positioned). Over a real file (``parallel``) several threads may share one Reader: reads are
+    ``pread``s, and zlib and hashlib release the GIL. A file that is ``Advisable`` (ranged GETs)
+    is told each entry's extent before it is read, so an entry costs one request.
     """
 
     def __init__(self, zf: zipfile.ZipFile, progress: Callable[[int], None] | None = None) -> None:
         self.zf = zf
         self.progress = progress
         self.done = 0
+        fp = _fp(zf)
+        self._read = read_at(fp)
+        self.parallel = _has_fileno(fp)
+        self._advise = fp.advise if isinstance(fp, Advisable) else None
+        self._lock = threading.Lock()
+        offsets = sorted({i.header_offset for i in zf.infolist()})
+        self._next = dict(zip(offsets, [*offsets[1:], zf.start_dir], strict=True))
 
     def _tick(self, n: int) -> None:
-        self.done += n
+        with self._lock:
+            self.done += n
+            done = self.done
         if self.progress is not None:
-            self.progress(self.done)
+            self.progress(done)
 
-    def chunks(self, name: str) -> Iterator[bytes]:
+    def chunks(self, name: str, *, stored: Callable[[bytes], object] | None = None) -> Iterator[bytes]:
+        """The entry's bytes, inflated; ``stored`` sees its data as stored (deflated) on the way."""
         try:
             info = self.zf.getinfo(name)
         except KeyError:
@@ -308,14 +377,16 @@ class Reader:
         if problem:
             raise SnapshotError(f"snapshot entry {name} {problem}")
         try:
-            yield from self._inflate(info)
+            yield from self._inflate(info, stored)
         except (zlib.error, OSError) as err:
             raise SnapshotError(f"snapshot entry {name} is corrupt: {err}") from None
 
-    def _inflate(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    def _inflate(self, info: zipfile.ZipInfo, stored: Callable[[bytes], object] | None) -> Iterator[bytes]:
         name, declared = info.filename, info.file_size
-        fp = _fp(self.zf)
-        pos = data_offset(self.zf, info)
+        limit = self._next.get(info.header_offset, self.zf.start_dir)
+        if self._advise is not None:
+            self._advise(info.header_offset, limit)
+        pos = data_offset(self.zf, info, self._read, limit)
         left = info.compress_size
         inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
         crc = size = 0
@@ -324,10 +395,11 @@ class Reader:
             if not pending:
                 if left <= 0:
                     break
-                fp.seek(pos)
-                pending = fp.read(min(CHUNK, left))
+                pending = self._read(pos, min(CHUNK, left))
                 if not pending:
                     raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
+                if stored is not None:
+                    stored(pending)
                 pos += len(pending)
                 left -= len(pending)
             if inflater is None:
@@ -352,17 +424,20 @@ class Reader:
         if crc != info.CRC:
             raise SnapshotError(f"snapshot entry {name} is corrupt: Bad CRC-32 for file {name!r}")
 
-    def lines(self, name: str) -> Iterator[tuple[int, bytes]]:
+    def lines(self, name: str, *, digest: JsonlDigest | None = None) -> Iterator[tuple[int, bytes]]:
         """Yield ``(line number from 1, line without newline)``; a final newline is optional.
 
         A blank line is a SnapshotError: Convex's import refuses it ("Row n wasn't valid JSON",
         convex-backend crates/application/src/snapshot_import/parse.rs), so a snapshot holding one
         would verify and then fail to restore. A line longer than ``MAX_LINE`` is refused too.
+        ``digest`` digests the entry on the way, as ``Reader.digest`` does.
         """
         pending: list[bytes] = []  # the start of a line that spans chunks
         held = 0
         number = 0
-        for chunk in self.chunks(name):
+        for chunk in self.chunks(name, stored=digest.stored if digest else None):
+            if digest is not None:
+                digest.update(chunk)
             parts = chunk.split(b"\n")
             if len(parts) == 1:
                 held += len(chunk)
@@ -390,6 +465,65 @@ class Reader:
     def drain(self, name: str) -> int:
         """Read an entry to the end (checking its CRC); return its size."""
         return sum(len(c) for c in self.chunks(name))
+
+    def digest(self, name: str) -> JsonlDigest:
+        """Read a JSONL entry to the end, digesting it as stored, without splitting it into lines."""
+        digest = JsonlDigest(name)
+        for chunk in self.chunks(name, stored=digest.stored):
+            digest.update(chunk)
+        return digest
+
+
+def _has_fileno(fp: IO[bytes]) -> bool:
+    try:
+        fp.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+class JsonlDigest:
+    """What the manifest records of a JSONL entry, at the cost of its bytes: the SHA-256 of its
+    data as stored in the ZIP (deflated: the bytes Convex wrote, which the inflate's CRC-32 ties
+    to the lines), its size and its line count (newlines, plus a last line without one). Lines
+    are never split out; the one line rule checked is the one that needs no parsing: an empty
+    line (Convex's import refuses it, see ``Reader.lines``)."""
+
+    __slots__ = ("name", "sha256", "size", "lines", "_last")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sha256 = hashlib.sha256()
+        self.size = self.lines = 0
+        self._last = b"\n"  # as if a line had just ended
+
+    def stored(self, data: bytes) -> None:
+        """The entry's data as stored (what ``Reader.chunks(stored=...)`` hands over)."""
+        self.sha256.update(data)
+
+    def update(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if (self._last == b"\n" and chunk[:1] == b"\n") or b"\n\n" in chunk:
+            self._blank(chunk)
+        self.size += len(chunk)
+        self.lines += chunk.count(b"\n")
+        self._last = chunk[-1:]
+
+    def _blank(self, chunk: bytes) -> None:
+        if self._last == b"\n" and chunk[:1] == b"\n":
+            number = self.lines + 1
+        else:
+            number = self.lines + chunk.count(b"\n", 0, chunk.index(b"\n\n") + 1) + 1
+        _not_blank(b"", self.name, number)
+
+    @property
+    def count(self) -> int:
+        """Lines: documents, for a table."""
+        return self.lines + (1 if self.size and self._last != b"\n" else 0)
+
+    def hexdigest(self) -> str:
+        return "sha256:" + self.sha256.hexdigest()
 
 
 def _too_long(name: str, number: int) -> str:

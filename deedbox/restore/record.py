@@ -8,7 +8,10 @@ common case. A ``replace`` import writes the imported table into a *new* table t
 at the end (``prepare_table_for_import``/``finalize_import`` in
 ``crates/application/src/snapshot_import/mod.rs``), where that check has nothing to find. So:
 
-1. find the document in a structure-verified snapshot (one table streamed, stops at the match);
+1. find the document in a structure-verified snapshot, reading only the ZIP's central directory,
+   ``_tables``, the table's schema and the table itself, through ranged GETs (about four
+   requests, whatever the snapshot's size), and hold that table against the manifest's record
+   of it (its SHA-256, size and count as exported: format 2; its count: format 1);
 2. take a **safety export** of the live deployment, stored and verified (read-data) like any
    snapshot: it is the rollback point and the source of the rebuilt table;
 3. refuse if the document is in it (it exists: nothing to restore);
@@ -29,18 +32,19 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from deedbox.backend.export import export_snapshot
 from deedbox.bucket.client import BucketClient
+from deedbox.bucket.manifest import Manifest
 from deedbox.config.model import Config
 from deedbox.convex import zipio
 from deedbox.convex.api import ConvexApi
 from deedbox.convex.client import ConvexClient
-from deedbox.convex.snapshot import FoundDocument, find_document
+from deedbox.convex.snapshot import FoundDocument, TableSummary, find_document
 from deedbox.convex.writer import TableData, write_snapshot
 from deedbox.errors import CheckFailed, ConvexError, DeedboxError, EnvironmentProblem, ImportRejected
-from deedbox.restore.common import VerifiedSnapshot, local_copy, verified_snapshot, write_log
+from deedbox.restore.common import VerifiedSnapshot, verified_snapshot, write_log
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,31 @@ def find(store: BucketClient, config: Config, *, table: str, doc_id: str, snapsh
          component: str = "") -> tuple[VerifiedSnapshot, FoundDocument]:
     """The document in a structure-verified snapshot; CheckFailed when it is not there."""
     snap = verified_snapshot(store, config, snapshot, read_data=False)
-    with local_copy(store, snap) as path:
-        found = find_document(path, table=table, doc_id=doc_id, component=component)
+    obj = snap.manifest.object
+    with store.open_ranged(obj.key, obj.version_id, obj.size) as fp:
+        found = find_document(fp, table=table, doc_id=doc_id, component=component)
+    where = f"{component}/{table}" if component else table
     if found is None:
-        where = f"{component}/{table}" if component else table
         raise CheckFailed(f"no document {doc_id} in table {where} of snapshot {snap.ref.prefix}")
+    differs = table_differs(snap.manifest, found.table)
+    if differs:
+        raise CheckFailed(f"table {where} of snapshot {snap.ref.prefix} is not the one its manifest "
+                          f"describes ({differs})")
     return snap, found
+
+
+def table_differs(manifest: Manifest, read: TableSummary) -> str | None:
+    """Pure: how the table just read differs from the manifest's record of it, or None. Format 2
+    records its bytes (count, size, digest); format 1 a content digest, so only the count compares."""
+    recorded = next((t for t in manifest.tables if (t.get("component") or "") == read.component
+                     and t.get("name") == read.name), None)
+    if recorded is None:
+        return "the manifest does not list it"
+    fields = ("count", "size", "digest") if manifest.byte_digests else ("count",)
+    for name in fields:
+        if recorded.get(name) != getattr(read, name):
+            return f"{name}: manifest {recorded.get(name)!r}, read {getattr(read, name)!r}"
+    return None
 
 
 def one_document_zip(found: FoundDocument, *, table: str, component: str) -> bytes:
@@ -92,7 +115,7 @@ class LiveTable:
         return "uniform" if first.strip() == '"uniform"' else "legacy"
 
 
-def read_table(source: Path | str, *, table: str, component: str, doc_id: str) -> LiveTable:
+def read_table(source: Any, *, table: str, component: str, doc_id: str) -> LiveTable:
     """The table ``table`` of a snapshot ZIP, whole (lines as stored), and whether ``doc_id`` is in it."""
     with zipio.open_zip(source) as zf:
         comp = zipio.index(zf).get(component)
@@ -142,9 +165,9 @@ def exists_live(config: Config, store: BucketClient, client: ConvexApi, *, table
     """Take a verified safety export of the live deployment; its ``table`` (+ the export's prefix)."""
     manifest = export_snapshot(config, store, client=client, reason="safety")
     prefix = manifest.object.folder
-    safety = verified_snapshot(store, config, prefix, read_data=True)
-    with local_copy(store, safety) as path:
-        return read_table(path, table=table, component=component, doc_id=doc_id), prefix
+    safety = verified_snapshot(store, config, prefix, read_data=True).manifest.object
+    with store.open_ranged(safety.key, safety.version_id, safety.size) as fp:  # the one table
+        return read_table(fp, table=table, component=component, doc_id=doc_id), prefix
 
 
 def restore_record(config: Config, store: BucketClient, *, table: str, doc_id: str,

@@ -16,7 +16,7 @@ from deedbox.bucket.snapshots import list_snapshots, resolve_snapshot
 from deedbox.cli import app
 from deedbox.errors import CheckFailed, SnapshotError
 from tests.support.moto_server import make_backup_bucket
-from tests.support.snapshots import make_id, make_zip
+from tests.support.snapshots import Table, build_snapshot, documents, make_zip, uniform
 
 NOW = datetime(2026, 11, 27, 3, 15, tzinfo=UTC)
 DEP = "happy-otter-123"
@@ -144,13 +144,16 @@ def test_progress_and_key_forms(config, store, small_zip):
 
 @pytest.mark.parametrize("pad", [0, 20_000])  # one PUT / a multipart upload (> 8 MiB)
 def test_snapshot_bad_at_its_end_stores_nothing(config, store, tmp_path, pad):
-    """The summary runs beside the upload; a document that is wrong at the very end of the ZIP
-    must still leave nothing stored: no object, no manifest, no multipart upload left open."""
-    stray = {"_id": make_id(10001, b"\x05" * 16), "_creationTime": 1.7e12}  # a users id among posts
+    """The summary runs beside the upload; a table that is wrong at the very end of the ZIP (a
+    blank last line: Convex's import refuses it) must still leave nothing stored: no object, no
+    manifest, no multipart upload left open."""
+    posts = [json.dumps(uniform(d), separators=(", ", ": ")).encode()
+             for d in documents(10002, 1500 if pad else 3, pad=pad)]
     bad = tmp_path / "bad.zip"
-    make_zip(bad, posts=1500 if pad else 3, pad=pad, extra_posts=[stray])
+    build_snapshot(str(bad), [Table("users", 10001, documents(10001, 2)),
+                              Table("posts", 10002, raw_lines=[*posts, b""])])
     assert (bad.stat().st_size > 16 * 2 ** 20) == bool(pad)
-    with pytest.raises(SnapshotError, match="holds _id"):
+    with pytest.raises(SnapshotError, match=rf"^posts/documents.jsonl line {len(posts) + 1} is blank"):
         export_snapshot(config, store, from_zip=bad, reason="manual", now=NOW)
     assert list(store.list("backend/")) == []
     assert store.s3.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from deedbox.convex.importer import MAX_PARTS, PART_SIZE, part_size
-from deedbox.convex.snapshot import summarize
+from deedbox.convex.snapshot import content_summary
 from deedbox.errors import ConvexError
 from tests.support.snapshots import IdMaker, Table, community_tables, snapshot_bytes
 
@@ -21,14 +21,14 @@ def docs(number, n):
 def export_summary(server, client):
     status = client.export(include_storage=True, poll_s=0.01)
     with client.download_export(status.start_ts) as fp:
-        return summarize(io.BytesIO(fp.read()))
+        return content_summary(io.BytesIO(fp.read()))
 
 
 def test_require_empty_restores_ids_and_digests_through_every_state(server, client, monkeypatch):
     monkeypatch.setattr("deedbox.convex.importer.PART_SIZE", 4096)  # several parts
     written = client.import_zip(io.BytesIO(DATA), poll_s=0.01)
-    assert written == sum(t.count for t in summarize(io.BytesIO(DATA)).tables)
-    assert export_summary(server, client).tables == summarize(io.BytesIO(DATA)).tables
+    assert written == sum(t.count for t in content_summary(io.BytesIO(DATA)).tables)
+    assert export_summary(server, client).tables == content_summary(io.BytesIO(DATA)).tables
     assert server.paths().count("/api/import/upload_part") > 1
     assert server.paths().count("/api/perform_import") == 1  # confirmed exactly once
     (imp,) = server.imports.values()

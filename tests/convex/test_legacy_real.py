@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from deedbox.convex.canonical import LegacyTyper, canonical_legacy
 from deedbox.convex.shapes import parse_context, parse_shape
-from deedbox.convex.snapshot import summarize
+from deedbox.convex.snapshot import content_summary
 from deedbox.errors import SnapshotError
 from tests.support.snapshots import IdMaker, Table, legacy, make_id, shape_config, snapshot_bytes, table_shape
 
@@ -33,7 +33,7 @@ SHAPE_OF_V = '{{"_creationTime": normalfloat64, "_id": id<10001>, "v": {}}}'
 
 
 def summary(tables, **kw):
-    return {t.name: (t.count, t.digest) for t in summarize(io.BytesIO(snapshot_bytes(tables, **kw))).tables}
+    return {t.name: (t.count, t.digest) for t in content_summary(io.BytesIO(snapshot_bytes(tables, **kw))).tables}
 
 
 def uniform_of(docs, number=T):
@@ -93,8 +93,8 @@ def test_rich_tables_exported_uniform_and_legacy_digest_identically():
     few = [{"_id": ids(10003), "_creationTime": 1.0 + i, "v": [i, "i"][i % 2]} for i in range(3)]
     tables = [Table("rich", T, rich_docs()), Table("few", 10003, few), Table("empty", 10004, [])]
     legacy_zip = snapshot_bytes(tables, encoding="legacy")
-    uni = summarize(io.BytesIO(snapshot_bytes(tables)))
-    leg = summarize(io.BytesIO(legacy_zip))
+    uni = content_summary(io.BytesIO(snapshot_bytes(tables)))
+    leg = content_summary(io.BytesIO(legacy_zip))
     assert leg.encoding == "legacy"
     assert [(t.name, t.count, t.digest) for t in uni.tables] == [(t.name, t.count, t.digest) for t in leg.tables]
     # the fixture really is a legacy one: real printer spelling, overrides where needed

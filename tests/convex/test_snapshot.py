@@ -1,5 +1,7 @@
-"""Snapshot reader: digests across encodings and orders, components, storage, rejections."""
+"""Snapshot readers: the manifest's byte summary (what was stored), the content summary (what the
+data is, across encodings and orders), components, storage, rejections, one-record lookup."""
 
+import hashlib
 import io
 import json
 import math
@@ -8,7 +10,7 @@ import zipfile
 import pytest
 
 from deedbox.convex.canonical import Digest
-from deedbox.convex.snapshot import SnapshotSummary, find_document, summarize
+from deedbox.convex.snapshot import SnapshotSummary, content_summary, find_document, summarize
 from deedbox.errors import SnapshotError
 from tests.support.snapshots import IdMaker, StoredFile, Table, community_tables, snapshot_bytes
 
@@ -31,8 +33,8 @@ def zip_of(tables, **kw) -> io.BytesIO:
 
 def test_uniform_and_legacy_encodings_give_identical_digests(caplog):
     tables = [Table("things", 10001, tricky_docs()), *community_tables(300, seed=3)]
-    uni = summarize(zip_of(tables))
-    leg = summarize(zip_of(tables, encoding="legacy"))
+    uni = content_summary(zip_of(tables))
+    leg = content_summary(zip_of(tables, encoding="legacy"))
     assert (uni.encoding, leg.encoding) == ("uniform", "legacy")
     assert [(t.name, t.count, t.digest) for t in uni.tables] == \
         [(t.name, t.count, t.digest) for t in leg.tables]
@@ -41,14 +43,14 @@ def test_uniform_and_legacy_encodings_give_identical_digests(caplog):
 
 def test_document_order_does_not_change_the_digest():
     tables = community_tables(300, seed=4)
-    assert summarize(zip_of(tables)).tables == summarize(zip_of(tables, shuffle_seed=9)).tables
+    assert content_summary(zip_of(tables)).tables == content_summary(zip_of(tables, shuffle_seed=9)).tables
 
 
 def test_int64_and_float_are_different_values():
     docs = tricky_docs()
     as_float = [dict(d, n=float(d["n"])) for d in docs]
-    a = summarize(zip_of([Table("t", 10001, docs)])).tables[0]
-    b = summarize(zip_of([Table("t", 10001, as_float)])).tables[0]
+    a = content_summary(zip_of([Table("t", 10001, docs)])).tables[0]
+    b = content_summary(zip_of([Table("t", 10001, as_float)])).tables[0]
     assert a.count == b.count == 3 and a.digest != b.digest
 
 
@@ -56,7 +58,7 @@ def test_a_duplicated_document_is_refused_and_the_digest_still_counts_copies():
     # Convex's import refuses a repeated _id (DuplicateId): such a snapshot could never restore
     docs = tricky_docs()
     with pytest.raises(SnapshotError, match=r"^t/documents.jsonl line 4: duplicate _id \w+ \(also on line 1\)"):
-        summarize(zip_of([Table("t", 10001, docs + docs[:1])]))
+        content_summary(zip_of([Table("t", 10001, docs + docs[:1])]))
     one, two = Digest(), Digest()
     one.add(b"x")
     two.add(b"x")
@@ -125,14 +127,14 @@ def test_wrong_table_number_names_table_and_id_number():
     docs = tricky_docs(10002)  # ids of table 10002 stored in table 10001
     with pytest.raises(SnapshotError,
                        match=r"^table posts \(number 10001\) holds _id \w+ of table number 10002$"):
-        summarize(zip_of([Table("posts", 10001, docs)]))
+        content_summary(zip_of([Table("posts", 10001, docs)]))
 
 
 def test_invalid_json_line_names_entry_and_line():
     data = snapshot_bytes([Table("posts", 10001, tricky_docs())])
     bad = _rewrite(data, "posts/documents.jsonl", lambda b: b.replace(b"\n", b"\n{oops\n", 1))
     with pytest.raises(SnapshotError, match=r"^invalid JSON in posts/documents.jsonl line 2: Expecting property name"):
-        summarize(io.BytesIO(bad))
+        content_summary(io.BytesIO(bad))
 
 
 def test_missing_tables_index():
@@ -169,7 +171,7 @@ def test_find_document_stops_at_the_match():
     found = find_document(io.BytesIO(bad), table="t", doc_id=docs[2]["_id"])
     assert found is not None and found.document["_id"] == docs[2]["_id"]
     with pytest.raises(SnapshotError, match="invalid JSON"):
-        summarize(io.BytesIO(bad))
+        content_summary(io.BytesIO(bad))
 
 
 def test_find_document_with_an_id_of_another_table_is_a_usage_error():
@@ -194,21 +196,21 @@ def test_mixed_encodings_and_a_table_without_generated_schema():
     uni = Table("a", 10001, raw_lines=[b'{"_id": "%s", "_creationTime": 1.0, "n": 1}' % ids(10001).encode()])
     leg = Table("b", 10002, raw_lines=[b'{"_id": "%s", "_creationTime": 1, "n": "1"}' % ids(10002).encode()],
                 schema_lines=['"{\\"_creationTime\\": normalfloat64, \\"_id\\": string, \\"n\\": int64}"'])
-    s = summarize(zip_of([uni, leg]))
+    s = content_summary(zip_of([uni, leg]))
     assert s.encoding == "mixed"
     a, b = s.tables
     # same typed content except the id: n is Int64 1 in both
     assert a.count == b.count == 1
-    noschema = summarize(zip_of([Table("c", 10003, tricky_docs(10003))], encoding="legacy",
+    noschema = content_summary(zip_of([Table("c", 10003, tricky_docs(10003))], encoding="legacy",
                                 with_schema=False))
     assert noschema.encoding == "legacy" and noschema.tables[0].count == 3
 
 
 def test_legacy_without_shape_reads_strings_as_strings():
     doc = {"_id": ids(10001), "_creationTime": 2.0, "n": 5}
-    typed = summarize(zip_of([Table("t", 10001, [doc])], encoding="legacy")).tables[0]
-    untyped = summarize(zip_of([Table("t", 10001, [doc])], encoding="legacy", with_schema=False)).tables[0]
-    as_string = summarize(zip_of([Table("t", 10001, [dict(doc, n="5")])])).tables[0]
+    typed = content_summary(zip_of([Table("t", 10001, [doc])], encoding="legacy")).tables[0]
+    untyped = content_summary(zip_of([Table("t", 10001, [doc])], encoding="legacy", with_schema=False)).tables[0]
+    as_string = content_summary(zip_of([Table("t", 10001, [dict(doc, n="5")])])).tables[0]
     assert typed.digest != untyped.digest == as_string.digest
 
 
@@ -220,7 +222,7 @@ def test_legacy_without_shape_reads_strings_as_strings():
 def test_values_convex_cannot_hold_are_rejected(body, message):
     line = b'{"_id": "%s", "_creationTime": 1.0, %s}' % (ids(10001).encode(), body)
     with pytest.raises(SnapshotError, match=message.replace("(", r"\(")):
-        summarize(zip_of([Table("t", 10001, raw_lines=[line])]))
+        content_summary(zip_of([Table("t", 10001, raw_lines=[line])]))
 
 
 def test_missing_file(tmp_path):
@@ -244,4 +246,128 @@ def test_ids_are_validated_even_after_their_prefix_was_seen():
         line = b'{"_id": "%s", "_creationTime": 1.0}' % bad.encode()
         rows = [b'{"_id": "%s", "_creationTime": 1.0}' % good.encode(), line]
         with pytest.raises(SnapshotError, match=r"^t/documents.jsonl line 2: invalid _id"):
-            summarize(zip_of([Table("t", 10001, raw_lines=rows)]))
+            content_summary(zip_of([Table("t", 10001, raw_lines=rows)]))
+
+
+# ---- the byte summary (manifest format 2) and the content summary (the drill), side by side ------
+def _digests(read, tables, **kw):
+    return {t.name: (t.count, t.digest) for t in read(zip_of(tables, **kw)).tables}
+
+
+USERS = tricky_docs(10001)
+
+
+def _posts(docs):
+    return [Table("users", 10001, USERS), Table("posts", 10002, docs)]
+
+
+@pytest.mark.parametrize("read", [summarize, content_summary], ids=["bytes", "content"])
+def test_a_changed_a_missing_and_a_duplicated_document_each_change_their_tables_digest(read):
+    docs = tricky_docs(10002)
+    base = _digests(read, _posts(docs))
+    changed = _digests(read, _posts([docs[0], dict(docs[1], s="NaN!"), docs[2]]))
+    missing = _digests(read, _posts(docs[:2]))
+    assert changed["users"] == missing["users"] == base["users"]  # the other table: unchanged
+    assert changed["posts"][0] == base["posts"][0] and changed["posts"][1] != base["posts"][1]
+    assert missing["posts"][0] == 2 and missing["posts"][1] != base["posts"][1]
+    if read is summarize:  # the bytes are recorded as they are: a second copy is a change
+        twice = _digests(read, _posts([*docs, docs[1]]))
+        assert twice["posts"][0] == 4 and twice["posts"][1] != base["posts"][1]
+    else:  # Convex's import refuses a duplicated _id (DuplicateId): the drill's reader refuses it too
+        with pytest.raises(SnapshotError, match="duplicate _id"):
+            _digests(read, _posts([*docs, docs[1]]))
+
+
+def test_a_reordered_table_is_the_same_data_but_not_the_same_bytes():
+    """The drill's comparison (content) does not count a new order as a change; verify's (bytes)
+    does, because stored bytes in another order are not the bytes that were exported."""
+    tables = community_tables(300, seed=4)
+    assert _digests(content_summary, tables) == _digests(content_summary, tables, shuffle_seed=9)
+    ordered, shuffled = _digests(summarize, tables), _digests(summarize, tables, shuffle_seed=9)
+    assert {n: c for n, (c, _) in ordered.items()} == {n: c for n, (c, _) in shuffled.items()}
+    assert all(ordered[n][1] != shuffled[n][1] for n in ordered if ordered[n][0] > 1)
+
+
+def test_the_content_digest_ignores_how_a_backend_spells_the_same_values():
+    """What a newer backend may change (crates/value/src/export.rs, serde_json): key order,
+    separators, float spelling, and the value encoding itself (legacy -> uniform, March 2026)."""
+    doc_id = ids(10001)
+    spellings = [
+        b'{"_creationTime": 1.7e+12, "_id": "%s", "big": 1e+16, "n": 5, "tiny": 1e-07}',  # Python's json
+        b'{"_creationTime":1.7e12,"_id":"%s","big":1e16,"n":5,"tiny":1e-7}',  # serde_json (ryu), compact
+        b'{"n":5,"tiny":0.0000001,"big":10000000000000000.0,"_id":"%s","_creationTime":1700000000000.0}',
+    ]
+    tables = [[Table("t", 10001, raw_lines=[line % doc_id.encode()])] for line in spellings]
+    contents = {_digests(content_summary, t)["t"] for t in tables}
+    assert len(contents) == 1
+    assert len({_digests(summarize, t)["t"] for t in tables}) == 3  # three different byte strings
+    legacy = Table("t", 10001, [{"_id": doc_id, "_creationTime": 1.7e12, "big": 1e16, "n": 5, "tiny": 1e-7}])
+    assert _digests(content_summary, [legacy], encoding="legacy")["t"] in contents
+
+
+def test_the_byte_summary_records_each_table_as_stored():
+    data = snapshot_bytes([Table("t", 10001, tricky_docs()), Table("empty", 10002, [])])
+    s = summarize(io.BytesIO(data))
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    for t in s.tables:
+        info = zf.getinfo(f"{t.name}/documents.jsonl")
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        stored = data[start:start + info.compress_size]
+        assert t.digest == "sha256:" + hashlib.sha256(stored).hexdigest()
+        assert (t.size, t.count) == (info.file_size, zf.read(info).count(b"\n"))
+    assert [(t.name, t.count, t.size) for t in s.tables] == [("empty", 0, 0), ("t", 3, s.tables[1].size)]
+    assert s.to_dict()["tables"][1] == {"component": "", "name": "t", "number": 10001, "count": 3,
+                                        "size": s.tables[1].size, "digest": s.tables[1].digest}
+
+
+def test_the_same_jsonl_in_another_zip_has_the_same_byte_digests():
+    tables = community_tables(200, seed=5)
+    first = summarize(zip_of(tables))
+    again = summarize(zip_of(tables, readme=False))  # other offsets, same entries
+    assert first.tables == again.tables
+
+
+@pytest.mark.parametrize("chunks, line", [
+    ([b"\n{}\n"], 1), ([b"{}\n\n{}\n"], 2), ([b"{}\n{}\n", b"\n"], 3), ([b"{}\n{}", b"\n\n"], 3),
+])
+def test_the_byte_digest_refuses_an_empty_line_wherever_the_chunks_split(chunks, line):
+    from deedbox.convex.zipio import JsonlDigest
+
+    digest = JsonlDigest("t/documents.jsonl")
+    with pytest.raises(SnapshotError, match=rf"^t/documents.jsonl line {line} is blank"):
+        for chunk in chunks:
+            digest.update(chunk)
+
+
+def test_a_last_line_without_its_newline_is_counted():
+    from deedbox.convex.zipio import JsonlDigest
+
+    digest = JsonlDigest("t")
+    for chunk in (b"{}\n{", b"}"):
+        digest.update(chunk)
+    assert (digest.count, digest.size) == (2, 5)
+
+
+def test_two_readers_give_what_one_gives_and_the_first_error_in_entry_order(tmp_path):
+    path = tmp_path / "s.zip"
+    path.write_bytes(snapshot_bytes(community_tables(3000, seed=2), files=[StoredFile(ids(8), b"x" * 5000)]))
+    assert summarize(path, workers=2) == summarize(path, workers=1) == summarize(io.BytesIO(path.read_bytes()))
+    data = bytearray(path.read_bytes())
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    for name in ("comments/documents.jsonl", "users/documents.jsonl"):  # two bad entries
+        info = zf.getinfo(name)
+        data[info.header_offset + 30 + len(name) + info.compress_size // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    errors = set()
+    for workers in (1, 2):
+        with pytest.raises(SnapshotError, match=r"^snapshot entry comments/documents.jsonl is corrupt") as caught:
+            summarize(path, workers=workers)
+        errors.add(str(caught.value))
+    assert len(errors) == 1
+
+
+def test_find_document_digests_its_table_as_the_byte_summary_does():
+    docs = tricky_docs()
+    data = snapshot_bytes([Table("t", 10001, docs)])
+    found = find_document(io.BytesIO(data), table="t", doc_id=docs[1]["_id"])
+    assert found is not None and found.table == summarize(io.BytesIO(data)).tables[0]

@@ -4,7 +4,7 @@ import io
 import json
 import zipfile
 
-from deedbox.convex.snapshot import find_document, summarize
+from deedbox.convex.snapshot import content_summary, find_document
 from deedbox.convex.writer import TableData, write_snapshot
 from tests.support.snapshots import IdMaker, Table, snapshot_bytes
 
@@ -35,7 +35,7 @@ def test_same_digest_as_the_independent_builder():
     mine = io.BytesIO()
     write_snapshot(mine, [TableData("", "posts", 10001, rows)])
     theirs = snapshot_bytes([Table("posts", 10001, raw_lines=rows)])
-    assert summarize(mine) == summarize(io.BytesIO(theirs))
+    assert content_summary(mine) == content_summary(io.BytesIO(theirs))
 
 
 def test_a_found_legacy_document_round_trips_with_its_schema():
@@ -47,7 +47,7 @@ def test_a_found_legacy_document_round_trips_with_its_schema():
     again = find_document(out, table="t", doc_id=legacy_docs[0]["_id"])
     assert (again.line, again.encoding, again.generated_schema) == \
         (found.line, "legacy", found.generated_schema)
-    assert summarize(out).tables == summarize(src).tables
+    assert content_summary(out).tables == content_summary(src).tables
 
 
 def test_import_of_a_written_snapshot(server, client):

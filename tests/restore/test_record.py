@@ -196,3 +196,71 @@ def test_cli_prints_jsonl(setup, store, live, monkeypatch, tmp_path):
                                        make_id(10002, b"z" * 16), "--config", str(cfg_path),
                                        "--bucket", store.bucket])
     assert missing.exit_code == 1 and "no document" in missing.output
+
+
+# ---- ranged reads: the central directory and one table, not the snapshot -------------------------
+def _big_snapshot(tmp_path: Path) -> Path:
+    """posts (the table looked up) beside 6 MiB of other data: a table and a file-storage blob."""
+    import os
+
+    from tests.support.snapshots import StoredFile, documents
+
+    rows = [*documents(10002, 40, seed=3), {"_id": POST_ID, "_creationTime": 1.0, "title": "it"}]
+    blob = StoredFile(make_id(8, b"\x05" * 16), os.urandom(4 << 20), "video/mp4")
+    path = tmp_path / "big.zip"
+    path.write_bytes(snapshot_bytes([Table("comments", 10003, documents(10003, 8000, pad=200)),
+                                     Table("posts", 10002, rows)], files=[blob]))
+    return path
+
+
+def test_find_reads_only_the_directory_and_one_table(config, store, tmp_path, monkeypatch):
+    from deedbox.bucket.client import BucketClient
+    from deedbox.restore import record
+
+    path = _big_snapshot(tmp_path)
+    export_snapshot(config, store, from_zip=path, reason="scheduled", now=TAKEN)
+    readers: list = []
+    real = BucketClient.open_ranged
+
+    def spy(self, *args):
+        readers.append(real(self, *args))
+        return readers[-1]
+
+    monkeypatch.setattr(BucketClient, "open_ranged", spy)
+    fetched: list[int] = []
+    real_open = BucketClient.open
+
+    def sized(self, key, version_id=None, *, first=None, last=None):
+        if key.endswith("/snapshot.zip"):
+            assert first is not None and last is not None, "only ranged GETs of the snapshot"
+            fetched.append(last - first + 1)
+        return real_open(self, key, version_id, first=first, last=last)
+
+    monkeypatch.setattr(BucketClient, "open", sized)
+    snap, found = record.find(store, config, table="posts", doc_id=POST_ID)
+    assert found.document["title"] == "it"
+    (reader,) = readers
+    assert reader.requests == len(fetched) <= 4  # tail (directory), _tables, the schema, the table
+    assert sum(fetched) < path.stat().st_size / 4
+
+
+def test_a_table_that_is_not_the_manifests_is_refused(config, store, tmp_path):
+    """The manifest records each table's stored bytes; a table read by ranges must be that one."""
+    import dataclasses
+
+    from deedbox.bucket.manifest import parse_manifest
+    from deedbox.convex.snapshot import summarize
+    from deedbox.restore.record import table_differs
+
+    path = _big_snapshot(tmp_path)
+    manifest = export_snapshot(config, store, from_zip=path, reason="scheduled", now=TAKEN)
+    posts = next(t for t in summarize(path).tables if t.name == "posts")
+    assert table_differs(manifest, posts) is None
+    other = dataclasses.replace(posts, digest="sha256:" + "0" * 64)
+    assert table_differs(manifest, other) == f"digest: manifest {posts.digest!r}, read {other.digest!r}"
+    assert table_differs(manifest, dataclasses.replace(posts, name="nope")) == "the manifest does not list it"
+    old = parse_manifest(manifest.to_bytes(), key="m")
+    v1 = dataclasses.replace(old, format_version=1, snapshot={**old.snapshot, "tables": [
+        {k: v for k, v in t.items() if k != "size"} | {"digest": "0" * 64} for t in old.tables]})
+    assert table_differs(v1, other) is None  # format 1 records content digests: the count is compared
+    assert table_differs(v1, dataclasses.replace(other, count=1)) == "count: manifest 41, read 1"
