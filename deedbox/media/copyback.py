@@ -24,14 +24,18 @@ is not put back on the live object; everything else in the user metadata is.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from deedbox.bucket.client import TRANSFER, BucketClient, HashingReader, checksums_match, transfer_for
 from deedbox.errors import StorageError
 from deedbox.media.history import Version
 from deedbox.media.plan import META_SOURCE_ETAG
-from deedbox.media.sync import COPY_LIMIT, Source, _empty_body_md5
+from deedbox.media.sync import COPY_LIMIT, WORKERS, Source, _describe, _empty_body_md5
 
 
 @dataclass(frozen=True)
@@ -116,3 +120,52 @@ class CopyBack:
 
 def _user_metadata(resp: dict) -> dict[str, str]:
     return {k: v for k, v in resp.get("Metadata", {}).items() if k != META_SOURCE_ETAG}
+
+
+@dataclass
+class CopyRun:
+    """Runs ``copier.copy`` over items as they come: ``WORKERS`` in flight, at most twice that queued,
+    so a run fed by a streamed plan holds a bounded number of items; keeps every copy's outcome."""
+
+    copier: CopyBack
+    progress: Callable[[str, int, int | None], None] | None = None
+    phase: str = "restore"
+    total: int | None = None  # bytes, when known (for the progress bar)
+    index: dict[str, list[str]] = field(default_factory=dict)  # live key -> [new ETag, backup version id]
+    errors: list[str] = field(default_factory=list)  # the first 50
+    error_count: int = 0
+
+    def __enter__(self) -> CopyRun:
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS)
+        self._pending: set[Future] = set()
+        return self
+
+    def submit(self, item: Item) -> None:
+        self._pending.add(self._pool.submit(self._one, item))
+        if len(self._pending) >= 2 * WORKERS:
+            done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+            self._collect(done)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._collect(wait(self._pending).done)
+        finally:
+            self._pool.shutdown(cancel_futures=True)
+
+    def _one(self, item: Item) -> tuple[Item, str | None, str | None]:
+        try:
+            return item, self.copier.copy(item), None
+        except (ClientError, BotoCoreError, StorageError) as err:
+            return item, None, f"{item.live_key}: {err if isinstance(err, StorageError) else _describe(err)}"
+
+    def _collect(self, done: set[Future]) -> None:
+        for future in done:
+            item, etag, error = future.result()
+            if etag is not None:
+                self.index[item.live_key] = [etag, item.version.version_id]
+            else:
+                self.error_count += 1
+                if len(self.errors) < 50:
+                    self.errors.append(str(error))
+            if self.progress:
+                self.progress(self.phase, item.version.size, self.total)

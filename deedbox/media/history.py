@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from queue import Full, Queue
+from threading import Event, Thread
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -79,6 +81,42 @@ def list_live(client: Any, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
                 yield ObjectInfo(o["Key"], o["Size"], o["LastModified"], o.get("ETag", "").strip('"'))
     except (ClientError, BotoCoreError) as err:
         raise StorageError(f"s3://{bucket}/{prefix}: listing failed ({_describe(err)})") from None
+
+
+def ahead(items: Iterable[Any], *, depth: int = 2000) -> Iterator[Any]:
+    """``items``, produced by a thread up to ``depth`` ahead: two listings then run side by side
+    (a merge join waits on both), memory stays bounded, an error in the thread is raised here."""
+    done = object()
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as err:  # noqa: BLE001  (handed to the consumer, raised there)
+            queue.put((done, err))
+
+    thread = Thread(target=produce, name="deedbox-listing", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if isinstance(item, tuple) and len(item) == 2 and item[0] is done:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def ordered(items: Iterable[Any], what: str, *, strict: bool = False) -> Iterator[Any]:

@@ -5,12 +5,14 @@ Order, and what a crash at each step leaves:
 1. **plan** (always): stream the backup's version history of the class (the version current at
    ``as_of`` per key, ``media.history.at``) beside a listing of the live store, and sort each key
    into missing / same / older / newer (``media.history.classify``). The chosen objects go to a
-   local temporary file, so memory stays flat whatever the count. Nothing is written anywhere.
+   local temporary file (or straight to the copies: step 3), so memory stays flat whatever the
+   count. Nothing is written anywhere.
 2. **dry run** (without ``yes``): counts, bytes and a sample; stop.
 3. **copy**: below ``backups.media.batch_threshold_*`` (or where a job cannot do it: sync mode,
    whose backup keys are ``media/<class>/<key>``; an ``endpoint_url`` store; objects over 5 GB) the
-   runner copies (``media.copyback``), 16 at a time. A crash leaves some objects back: a rerun sees
-   them as the same (or newer) and skips them. At or above the threshold: the manifest of the
+   runner copies (``media.copyback``), 16 at a time; where no job could be used at all (sync mode,
+   an ``endpoint_url`` store) the copies start while the plan is still streaming. A crash leaves
+   some objects back: a rerun sees them as the same (or newer) and skips them. At or above the threshold: the manifest of the
    chosen versions is written once to ``restores/manifests/`` and an S3 Batch Operations copy job
    is created (``media.batch``); a crash between the two leaves an unused manifest, and a rerun
    writes a new one (the job's ``ClientRequestToken`` is derived from the manifest, so a retried
@@ -30,7 +32,6 @@ import csv
 import json
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +44,23 @@ from deedbox.bucket.records import newest_record
 from deedbox.bucket.snapshots import format_ts
 from deedbox.config.model import Config, MediaClass
 from deedbox.errors import StorageError, UsageError
-from deedbox.media import batch
-from deedbox.media.copyback import CopyBack, Item
-from deedbox.media.history import MISSING, NEWER, OLDER, SAME, Version, at, classify, list_history, list_live, pair
+from deedbox.media import batch, report
+from deedbox.media.copyback import CopyBack, CopyRun, Item
+from deedbox.media.history import (
+    MISSING,
+    NEWER,
+    OLDER,
+    SAME,
+    Version,
+    ahead,
+    at,
+    classify,
+    list_history,
+    list_live,
+    pair,
+)
 from deedbox.media.plan import dest_key
-from deedbox.media.sync import WORKERS, Source
+from deedbox.media.sync import Source
 from deedbox.restore.common import RESTORES_PREFIX, write_log
 
 Progress = Callable[[str, int, int | None], None]
@@ -104,26 +117,43 @@ def restore_media(config: Config, store: BucketClient, *, media_class: str, pref
     live_prefix = _prefix(cls, prefix)
     source = source or Source(config)
     target = to or source.bucket
+    batchable = mode == "replicate" and source.server_side  # the backup key is the live key, on AWS
+    r = MediaRestoreResult(cls.name, live_prefix, as_of.isoformat() if as_of else None, target, mode,
+                           f"runner ({'server-side copy' if source.server_side else 'streamed'})", yes, {}, 0, 0, {},
+                           overwrite_newer)
+    phase = f"restore {cls.name}"
     with tempfile.TemporaryDirectory(prefix="deedbox-media-restore-") as tmp:
-        plan = _plan(store, source, cls, mode, live_prefix, target, as_of, overwrite_newer, Path(tmp) / "plan.csv")
-        result = MediaRestoreResult(
-            cls.name, live_prefix, as_of.isoformat() if as_of else None, target, mode, "", yes, plan.counts,
-            plan.chosen, plan.bytes, plan.sample, overwrite_newer)
-        thresholds = config.backups.media
-        big = thresholds is not None and (plan.chosen >= thresholds.batch_threshold_objects
-                                          or plan.bytes >= thresholds.batch_threshold_bytes)
-        use_batch = big and mode == "replicate" and source.server_side and plan.chosen > 0
-        if big and not use_batch and plan.chosen:
-            result.batch_note = _why_not_batch(mode, source)
-        result.method = "batch operations job" if use_batch else \
-            f"runner ({'server-side copy' if source.server_side else 'streamed'})"
-        if not yes or plan.chosen == 0:
-            return result
-        if use_batch:
-            _submit(config, store, source, result, plan, jobs, now)
-        index = _copy(store, source, target, plan.path, result, progress, only_large=use_batch)
-        result.log_key = write_log(store, "media", cls.name, _log(result, index), now=now)
-    return result
+        path = Path(tmp) / "plan.csv"
+        if yes and not batchable:  # no job can do it: copy while the plan streams
+            with CopyRun(CopyBack(store, source, target), progress, phase) as run:
+                plan = _plan(store, source, cls, mode, live_prefix, target, as_of, overwrite_newer, path, run.submit)
+            _counted(r, plan, config)
+        else:
+            plan = _plan(store, source, cls, mode, live_prefix, target, as_of, overwrite_newer, path)
+            use_batch = _counted(r, plan, config) and batchable
+            r.method = "batch operations job" if use_batch else r.method
+            if not yes or plan.chosen == 0:
+                return r
+            if use_batch:
+                _submit(config, store, source, r, plan, jobs, now)
+            with CopyRun(CopyBack(store, source, target), progress, phase, None if use_batch else r.bytes) as run:
+                for item in _items(path, only_large=use_batch):
+                    run.submit(item)
+        r.copied, r.errors, r.error_count = len(run.index), run.errors, run.error_count
+        if plan.chosen:
+            r.log_key = write_log(store, "media", cls.name, _log(r, run.index), now=now)
+    return r
+
+
+def _counted(r: MediaRestoreResult, plan: _Plan, config: Config) -> bool:
+    """Copy the plan's counts into ``r``; True when they reach ``backups.media.batch_threshold_*``."""
+    r.counts, r.to_restore, r.bytes, r.sample = plan.counts, plan.chosen, plan.bytes, plan.sample
+    media = config.backups.media
+    big = media is not None and plan.chosen > 0 and (plan.chosen >= media.batch_threshold_objects
+                                                     or plan.bytes >= media.batch_threshold_bytes)
+    if big and not (r.mode == "replicate" and r.method == "runner (server-side copy)"):
+        r.batch_note = _why_not_batch(r.mode, r.method)
+    return big
 
 
 def _media_class(config: Config, name: str) -> MediaClass:
@@ -147,16 +177,17 @@ def _prefix(cls: MediaClass, prefix: str | None) -> str:
     return prefix
 
 
-def _why_not_batch(mode: str, source: Source) -> str:
-    if not source.server_side:
+def _why_not_batch(mode: str, method: str) -> str:
+    if method == "runner (streamed)":
         return "the media store is another S3 API (endpoint_url): S3 Batch Operations cannot write to it"
     return ("sync mode keeps media under media/<class>/ in the backup and an S3 Batch Operations copy "
             "keeps each key (TargetKeyPrefix can only prepend): copied from the runner, server-side")
 
 
 def _plan(store: BucketClient, source: Source, cls: MediaClass, mode: str, live_prefix: str, target: str,
-          as_of: datetime | None, overwrite_newer: bool, path: Path) -> _Plan:
-    """Step 1: stream both listings, classify each key, write the chosen ones to ``path``."""
+          as_of: datetime | None, overwrite_newer: bool, path: Path,
+          sink: Callable[[Item], None] | None = None) -> _Plan:
+    """Step 1: stream both listings, classify each key; the chosen ones go to ``path`` (or to ``sink``)."""
     backup_prefix = dest_key(mode, cls.name, live_prefix)
     strip = len(backup_prefix) - len(live_prefix)
     same = _knowledge(store, cls, mode, target, source.bucket)
@@ -164,12 +195,16 @@ def _plan(store: BucketClient, source: Source, cls: MediaClass, mode: str, live_
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
         versions = at(list_history(store.s3, store.bucket, backup_prefix), as_of)
-        for version, key, live in pair(versions, list_live(source.client, target, live_prefix), lambda k: k[strip:]):
+        live_objects = ahead(list_live(source.client, target, live_prefix))  # both listings at once
+        for version, key, live in pair(versions, live_objects, lambda k: k[strip:]):
             kind = classify(version, live, same=same)
             plan.counts[kind] += 1
             if kind in (MISSING, OLDER) or (kind == NEWER and overwrite_newer):
-                out.writerow([version.key, version.version_id, version.size, version.etag,
-                              version.last_modified.isoformat(), key, live.etag if live else "", kind])
+                if sink is not None:
+                    sink(Item(version, key, live.etag if live else None, kind))
+                else:
+                    out.writerow([version.key, version.version_id, version.size, version.etag,
+                                  version.last_modified.isoformat(), key, live.etag if live else "", kind])
                 plan.chosen += 1
                 plan.bytes += version.size
             if kind != SAME and len(shown := plan.sample.setdefault(kind, [])) < SHOWN:
@@ -220,43 +255,6 @@ def _items(path: Path, *, only_large: bool) -> Iterator[Item]:
             yield Item(version, rec["live_key"], rec["live_etag"] or None, rec["reason"])
 
 
-def _copy(store: BucketClient, source: Source, target: str, path: Path, result: MediaRestoreResult,
-          progress: Progress | None, *, only_large: bool) -> dict[str, list[str]]:
-    """Step 3, from the runner: 16 copies in flight, at most 32 queued (flat memory)."""
-    copier = CopyBack(store, source, target)
-    index: dict[str, list[str]] = {}
-    total = None if only_large else result.bytes
-
-    def one(item: Item) -> tuple[Item, str | None, str | None]:
-        try:
-            return item, copier.copy(item), None
-        except (ClientError, BotoCoreError, StorageError) as err:
-            return item, None, f"{item.live_key}: {_describe(err)}"
-
-    def collect(done: set[Future]) -> None:
-        for future in done:
-            item, etag, error = future.result()
-            if etag is not None:
-                index[item.live_key] = [etag, item.version.version_id]
-                result.copied += 1
-            else:
-                result.error_count += 1
-                if len(result.errors) < 50:
-                    result.errors.append(str(error))
-            if progress:
-                progress(f"restore {result.media_class}", item.version.size, total)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pending: set[Future] = set()
-        for item in _items(path, only_large=only_large):
-            pending.add(pool.submit(one, item))
-            if len(pending) >= 2 * WORKERS:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                collect(done)
-        collect(wait(pending).done)
-    return index
-
-
 def _submit(config: Config, store: BucketClient, source: Source, result: MediaRestoreResult, plan: _Plan,
             jobs: Callable[[str], batch.BatchJobs] | None, now: datetime | None) -> None:
     """Step 3 at scale: the manifest (write-once, SSE-S3), then one S3PutObjectCopy job."""
@@ -300,19 +298,13 @@ def _log(result: MediaRestoreResult, index: dict[str, list[str]]) -> dict[str, A
 def follow_job(config: Config, store: BucketClient, *, job_id: str, source: Source | None = None,
                to: str | None = None, jobs: Callable[[str], batch.BatchJobs] | None = None,
                progress: Progress | None = None, poll: float = 15.0,
-               now: datetime | None = None) -> tuple[batch.JobCheck, str]:
+               now: datetime | None = None) -> tuple[report.JobCheck, str]:
     """Wait for ``job_id`` (a restore or backfill job), verify its completion report, log it."""
     source = source or Source(config)
     region = bucket_region(source, to or source.bucket)
     account = config.destination.account
     client = (jobs or (lambda r: batch.BatchJobs.connect(account, r)))(region)
     job = client.wait(job_id, poll=poll, progress=progress)
-    check = batch.check_job(store, job)
+    check = report.check_job(store, job)
     log = write_log(store, "media-job", job_id, check.to_dict(), now=now)
     return check, log
-
-
-def _describe(err: Exception) -> str:
-    if isinstance(err, ClientError):
-        return str(err.response.get("Error", {}).get("Code", "error"))
-    return str(err) if isinstance(err, StorageError) else type(err).__name__

@@ -67,3 +67,19 @@ def test_classify():
     assert classify(backup, ObjectInfo("k", 3, T + timedelta(minutes=5), "other"), same=never) == OLDER
     assert classify(backup, ObjectInfo("k", 3, T + timedelta(minutes=15), "other"), same=never) == NEWER
     assert classify(backup, ObjectInfo("k", 3, T + timedelta(minutes=15), "other"), same=lambda b, o: True) == SAME
+
+
+def test_ahead_yields_everything_in_order_and_raises_the_producers_error():
+    from deedbox.media.history import ahead
+
+    assert list(ahead(iter(range(10_000)), depth=3)) == list(range(10_000))
+
+    def broken():
+        yield 1
+        raise StorageError("listing failed")
+
+    got = []
+    with pytest.raises(StorageError, match="listing failed"):
+        for item in ahead(broken()):
+            got.append(item)
+    assert got == [1]

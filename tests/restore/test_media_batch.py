@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner
 
 from deedbox.cli import app
-from deedbox.media import batch
+from deedbox.media import batch, report
 from deedbox.restore.media import follow_job, restore_media
 from tests.restore.test_media import FILES, IMAGES, SRC, assert_live_equals, delete_class, replicate
 from tests.support.batch_ops import BatchOperationsStandIn, validate
@@ -159,7 +159,7 @@ def test_a_report_naming_other_objects_is_caught(config, store, live, standin):
     job["Report"] = {**job["Report"], "Prefix": "restores/forged"}
     store.s3.put_object(Bucket=store.bucket, Key=f"restores/forged/job-{done.job_id}/manifest.json",
                         Body=json.dumps(top).encode(), ChecksumAlgorithm="SHA256")
-    check = batch.check_job(store, job)
+    check = report.check_job(store, job)
     assert check.succeeded == 3 and check.problems == [
         "the report's tasks are not the manifest's objects (same count, other keys or versions)"]
 
