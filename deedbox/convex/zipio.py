@@ -4,9 +4,8 @@ Every failure of the ZIP layer (bad central directory, CRC mismatch at end of en
 Deflate data, truncation) becomes one ``SnapshotError`` line naming the entry.
 
 A snapshot is untrusted input (a ZIP handed to ``export --from-zip``, a stored object read back
-by ``verify --read-data`` or a restore). ``open_zip`` checks the whole central directory, and
-every entry's local header, before any data is read, and refuses (one ``SnapshotError`` line
-naming the entry):
+by ``verify --read-data`` or a restore). ``open_zip`` checks the whole central directory before
+any data is read, and refuses (one ``SnapshotError`` line naming the entry):
 
 - an entry name that is empty, absolute (``/x``), has a drive letter (``C:``), a backslash, an
   empty, ``.`` or ``..`` segment, or a control character (NUL included: zipfile would cut the
@@ -17,9 +16,11 @@ naming the entry):
   data (0x20), or a compression method other than stored (0) and deflate (8): Convex writes
   deflate (convex-backend crates/exports/src/zip_uploader.rs, ``Compression::Deflate``), and
   Python's zipfile cannot read deflate64 or zstd, the other methods Convex's import accepts;
-- a local header that disagrees with the central directory (name, method, flags, or sizes and
-  CRC when there is no data descriptor), entries whose data overlap (the "overlapping files"
-  ZIP bomb) or run into the central directory;
+- entries whose data overlap (the "overlapping files" ZIP bomb) or run into the central
+  directory, by the directory's own offsets and sizes; then, when an entry is read, a local
+  header that disagrees with the central directory (name, method, flags, or sizes and CRC when
+  there is no data descriptor) or whose data reaches into the next entry. Opening reads no local
+  header, so a snapshot read over ranged GETs costs its directory and the entries read;
 - sizes that do not add up: a stored entry whose declared size is not its stored size; an
   entry over ``RATIO_FLOOR`` (1 MiB) declaring more than ``MAX_RATIO`` (1100) bytes per
   compressed byte; all entries together declaring more than ``MAX_RATIO`` times the ZIP's size
