@@ -27,10 +27,10 @@ from deedbox.bucket.records import newest_record
 from deedbox.bucket.snapshots import MANIFEST_FILE, SnapshotRef, format_ts, list_snapshots, parse_ts
 from deedbox.config.model import Config
 from deedbox.errors import DeedboxError
+from deedbox.secrets.vault import PASSING
 from deedbox.status.freshness import STALE_UPLOAD, ClassStatus, assess
 
 READERS = 8  # records read in parallel (boto3 clients are thread-safe)
-SYNCED = ("in-sync", "not-checked")  # secrets-verify key states that are not a problem
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def describe_media(doc: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
 def describe_secrets(doc: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     """Pure: a secrets-verify record's summary and the keys not in sync with the vault."""
     keys = _dict(doc.get("keys"))
-    problems = tuple(f"{k}: {state}" for k, state in sorted(keys.items()) if state not in SYNCED)
+    problems = tuple(f"{k}: {state}" for k, state in sorted(keys.items()) if state not in PASSING)
     if problems:
         return "; ".join(problems), problems
     if doc.get("ok") is not True:
