@@ -28,7 +28,6 @@ import pulumi_aws as aws
 from deedbox.topology.documents import (
     due_marker_policy,
     event_log_policy,
-    service_trust_policy,
     topic_key_policy,
     topic_policy,
 )
@@ -42,6 +41,7 @@ from deedbox.topology.names import (
     watch_log_group,
     watch_rule,
 )
+from deedbox.topology.scheduler import schedule_group_with_role
 from deedbox.topology.watch import (
     LOOKBACK_HOURS,
     PERIOD_SECONDS,
@@ -202,15 +202,11 @@ class DeadMansSwitch(pulumi.ComponentResource):
         """A schedule per due-driven signal, on its job's schedule, writing ``<Signal>Due = 1``."""
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
-        group_name = schedule_name(args.name, "watch")
-        group = aws.scheduler.ScheduleGroup(f"{name}-watch-schedules", name=group_name, opts=child)
-        group_arn = f"arn:{args.partition}:scheduler:{args.region}:{args.account}:schedule-group/{group_name}"
-        role = aws.iam.Role(
-            f"{name}-watch-role", name=args.watch_role, description="deedbox dead-man's switch: due markers",
-            assume_role_policy=json.dumps(service_trust_policy("scheduler.amazonaws.com", args.account, [group_arn])),
-            opts=child)
-        policy = aws.iam.RolePolicy(f"{name}-watch-policy", role=role.id, name="deedbox-due-markers",
-                                    policy=json.dumps(due_marker_policy(metric_namespace(args.name))), opts=child)
+        group, role, policy = schedule_group_with_role(
+            f"{name}-watch", group_name=schedule_name(args.name, "watch"), role_name=args.watch_role,
+            description="deedbox dead-man's switch: due markers", policy_name="deedbox-due-markers",
+            policy=due_marker_policy(metric_namespace(args.name)), partition=args.partition, region=args.region,
+            account=args.account, opts=child)
         for signal in due:
             marker = {"Namespace": metric_namespace(args.name),
                       "MetricData": [{"MetricName": signal.due_metric, "Value": 1, "Unit": "Count"}]}

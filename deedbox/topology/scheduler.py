@@ -58,6 +58,23 @@ def start_build_input(project: str, job: Job) -> dict:
             "timeoutInMinutesOverride": min(job.timeout_minutes, CODEBUILD_MAX_TIMEOUT)}
 
 
+def schedule_group_with_role(prefix: str, *, group_name: str, role_name: str | None, description: str, policy_name: str,
+                             policy: Mapping[str, object], partition: str, region: str, account: str,
+                             opts: pulumi.ResourceOptions) -> tuple[aws.scheduler.ScheduleGroup, aws.iam.Role,
+                                                                    aws.iam.RolePolicy]:
+    """A schedule group and the role its schedules assume: trusted by Scheduler for this group only
+    (aws:SourceAccount + aws:SourceArn, its confused-deputy guard), allowed ``policy`` and nothing else."""
+    group = aws.scheduler.ScheduleGroup(f"{prefix}-schedules", name=group_name, opts=opts)
+    group_arn = f"arn:{partition}:scheduler:{region}:{account}:schedule-group/{group_name}"
+    role = aws.iam.Role(
+        f"{prefix}-role", name=role_name, description=description,
+        assume_role_policy=json.dumps(service_trust_policy("scheduler.amazonaws.com", account, [group_arn])),
+        opts=opts)
+    attached = aws.iam.RolePolicy(f"{prefix}-policy", role=role.id, name=policy_name, policy=json.dumps(policy),
+                                  opts=opts)
+    return group, role, attached
+
+
 class JobScheduler(pulumi.ComponentResource):
     """The CodeBuild project (+ its log group), the scheduler role, one schedule per job."""
 
@@ -67,15 +84,11 @@ class JobScheduler(pulumi.ComponentResource):
         self.logs = aws.cloudwatch.LogGroup(f"{name}-build-log", name=codebuild_log_group(args.project),
                                             retention_in_days=LOG_RETENTION_DAYS, opts=child)
         self.project = self._project(name, args)
-        group_name = schedule_name(args.name, "jobs")
-        group = aws.scheduler.ScheduleGroup(f"{name}-schedules", name=group_name, opts=child)
-        group_arn = f"arn:{args.partition}:scheduler:{args.region}:{args.account}:schedule-group/{group_name}"
-        role = aws.iam.Role(
-            f"{name}-role", name=args.scheduler_role, description="deedbox: EventBridge Scheduler starts the jobs",
-            assume_role_policy=json.dumps(service_trust_policy("scheduler.amazonaws.com", args.account, [group_arn])),
-            opts=child)
-        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, name="deedbox-start-jobs",
-                                    policy=json.dumps(start_build_policy(args.project_arn)), opts=child)
+        group, role, policy = schedule_group_with_role(
+            name, group_name=schedule_name(args.name, "jobs"), role_name=args.scheduler_role,
+            description="deedbox: EventBridge Scheduler starts the jobs", policy_name="deedbox-start-jobs",
+            policy=start_build_policy(args.project_arn), partition=args.partition, region=args.region,
+            account=args.account, opts=child)
         for job in args.jobs:
             aws.scheduler.Schedule(
                 f"{name}-{job.id}", name=schedule_name(args.name, job.id), group_name=group.name,
