@@ -3,7 +3,8 @@
 - ``view``: the engine-neutral resource view (``Res``, ``Stack``) and the bucket joins.
 - ``catalog``: ``Rule`` (id, severity, mandatory/advisory, scanner ids, how to fix, thresholds).
 - ``buckets``, ``replication``, ``access``, ``lifecycle``, ``writeonce``, ``deadman`` (alarms when backups
-  stop arriving), ``scheduled`` (the jobs run in the account): the rules, one function each.
+  stop arriving), ``scheduled`` (the jobs run in the account), ``batch`` (the S3 Batch Operations roles): the
+  rules, one function each.
 - ``pack``: each rule as a ``pulumi_policy`` policy; ``POLICIES`` lists them in rule order.
 
 ``RULES`` is importable without Pulumi; ``POLICIES`` imports ``pulumi_policy`` on first use.
@@ -17,7 +18,10 @@ from typing import Any
 # isort: off
 from deedbox.policy import buckets, replication, lifecycle, access, writeonce, deadman, scheduled  # noqa: F401
 # isort: on
+from deedbox.policy.batch import RULE as _BATCH_RULE
 from deedbox.policy.catalog import RULES, Rule
+
+RULES.append(_BATCH_RULE)  # batch.py leaves registering to the pack (its tests evaluate it alone)
 
 __all__ = ["POLICIES", "RULES", "Rule", "rule_by_id"]
 

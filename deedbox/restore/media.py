@@ -117,7 +117,8 @@ def restore_media(config: Config, store: BucketClient, *, media_class: str, pref
     live_prefix = _prefix(cls, prefix)
     source = source or Source(config)
     target = to or source.bucket
-    batchable = mode == "replicate" and source.server_side  # the backup key is the live key, on AWS
+    # the backup key is the live key, on AWS, and the restore role may write there (topology/batch.py)
+    batchable = mode == "replicate" and source.server_side and target == source.bucket
     r = MediaRestoreResult(cls.name, live_prefix, as_of.isoformat() if as_of else None, target, mode,
                            f"runner ({'server-side copy' if source.server_side else 'streamed'})", yes, {}, 0, 0, {},
                            overwrite_newer)
@@ -127,10 +128,10 @@ def restore_media(config: Config, store: BucketClient, *, media_class: str, pref
         if yes and not batchable:  # no job can do it: copy while the plan streams
             with CopyRun(CopyBack(store, source, target), progress, phase) as run:
                 plan = _plan(store, source, cls, mode, live_prefix, target, as_of, overwrite_newer, path, run.submit)
-            _counted(r, plan, config)
+            _counted(r, plan, config, batchable)
         else:
             plan = _plan(store, source, cls, mode, live_prefix, target, as_of, overwrite_newer, path)
-            use_batch = _counted(r, plan, config) and batchable
+            use_batch = _counted(r, plan, config, batchable) and batchable
             r.method = "batch operations job" if use_batch else r.method
             if not yes or plan.chosen == 0:
                 return r
@@ -145,13 +146,13 @@ def restore_media(config: Config, store: BucketClient, *, media_class: str, pref
     return r
 
 
-def _counted(r: MediaRestoreResult, plan: _Plan, config: Config) -> bool:
+def _counted(r: MediaRestoreResult, plan: _Plan, config: Config, batchable: bool) -> bool:
     """Copy the plan's counts into ``r``; True when they reach ``backups.media.batch_threshold_*``."""
     r.counts, r.to_restore, r.bytes, r.sample = plan.counts, plan.chosen, plan.bytes, plan.sample
     media = config.backups.media
     big = media is not None and plan.chosen > 0 and (plan.chosen >= media.batch_threshold_objects
                                                      or plan.bytes >= media.batch_threshold_bytes)
-    if big and not (r.mode == "replicate" and r.method == "runner (server-side copy)"):
+    if big and not batchable:
         r.batch_note = _why_not_batch(r.mode, r.method)
     return big
 
@@ -180,6 +181,9 @@ def _prefix(cls: MediaClass, prefix: str | None) -> str:
 def _why_not_batch(mode: str, method: str) -> str:
     if method == "runner (streamed)":
         return "the media store is another S3 API (endpoint_url): S3 Batch Operations cannot write to it"
+    if mode == "replicate":
+        return ("--to names another bucket, and the batch restore role may write only the media bucket's "
+                "class prefixes (topology/batch.py): copied from the runner, server-side")
     return ("sync mode keeps media under media/<class>/ in the backup and an S3 Batch Operations copy "
             "keeps each key (TargetKeyPrefix can only prepend): copied from the runner, server-side")
 

@@ -7,6 +7,7 @@ engine derives the real creation order from the dependencies.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, TypeVar
 
 import pulumi
@@ -17,6 +18,7 @@ from deedbox.config.model import Config
 from deedbox.errors import ConfigError
 from deedbox.topology.access import cross_account_replication_grant, github_subject
 from deedbox.topology.alarms import DeadMansSwitch, DeadMansSwitchArgs, TopicArgs
+from deedbox.topology.batch import BatchJobRoles, BatchJobRolesArgs, batch_args, batch_role_arns
 from deedbox.topology.buildspec import PIP_VARIABLE, PULUMI_VARIABLE, buildspec
 from deedbox.topology.documents import exemptions
 from deedbox.topology.layout import Layout, layout
@@ -45,7 +47,8 @@ def declare(cfg: Config) -> dict[str, Any]:
     """Declare the backup topology of ``cfg``; return the outputs to export (name -> value)."""
     plan = layout(cfg)
     dest = using(destination_provider(cfg))
-    store = _store(cfg, plan, dest)
+    batch = batch_args(cfg, plan)
+    store = _store(cfg, plan, dest, batch_role_arns(batch))
     replica = _replica(cfg, plan, store, dest) if plan.replica_bucket else None
     vault = _vault(cfg, plan, dest) if cfg.backups.secrets else None
     runner = _runner(cfg, plan, vault, dest) if plan.runner_role else None
@@ -53,7 +56,8 @@ def declare(cfg: Config) -> dict[str, Any]:
         _scheduler(cfg, plan, runner, dest)
     watch = _deadman(cfg, plan, store, dest)
     media = _media(cfg, plan, dest) if plan.media_mode else None
-    return {**_outputs(plan, store, replica, vault, runner, media),
+    jobs = _batch(cfg, batch, runner, dest) if batch else None
+    return {**_outputs(plan, store, replica, vault, runner, media), **_batch_outputs(jobs),
             "alarm_topic_arn": plan.alarm_topic_arn, "deadman_alarms": watch.alarms}
 
 
@@ -81,9 +85,11 @@ def _media_role_arn(cfg: Config, plan: Layout) -> str | None:
     return role_arn(cfg.source.account, plan.media_replication_role) if plan.media_replication_role else None
 
 
-def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> BackupStore:
+def _store(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions, batch_roles: list[str]) -> BackupStore:
     dest = cfg.destination
     users = plan.key_users(dest.break_glass_principal)
+    if batch_roles:  # the media jobs read backup versions and write their reports with the store key
+        users[plan.account] = sorted({*users.get(plan.account, []), *batch_roles})
     extra = []
     media_role = _media_role_arn(cfg, plan)
     if media_role:
@@ -204,6 +210,22 @@ def _media(cfg: Config, plan: Layout, opts: pulumi.ResourceOptions) -> MediaBack
         runner_role_arn=plan.runner_role_arn if _runner_source(cfg, plan) else None,
         endpoint_url=media.endpoint_url,
     ), opts)
+
+
+def _batch(cfg: Config, args: BatchJobRolesArgs, runner: RunnerIdentity | None,
+           opts: pulumi.ResourceOptions) -> BatchJobRoles:
+    """The S3 Batch Operations roles of the media jobs; the runner (if any) may start them."""
+    return BatchJobRoles(f"{cfg.name}-batch", dataclasses.replace(
+        args, runner_role=runner.role.name if runner else None), opts)
+
+
+def _batch_outputs(jobs: BatchJobRoles | None) -> dict[str, Any]:
+    return {
+        "batch_restore_role_arn": jobs.restore_role_arn if jobs else None,
+        "batch_backfill_role_arn": jobs.backfill_role_arn if jobs else None,
+        "batch_target_policy": jobs.target_policy if jobs else None,
+        "batch_backfill_source_policy": jobs.backfill_source_policy if jobs else None,
+    }
 
 
 def declare_source(cfg: Config) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from tests.acceptance._graph import REPO
@@ -27,6 +28,10 @@ def moto_env():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto's backends are per process: this server shares them with the session's in-process one
+    # (tests/support/moto_server.py), so a secret an earlier module of this worker created would
+    # still exist here. moto's documented reset starts the module from an empty account.
+    requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10).raise_for_status()
     env = clean_env()
     env.update(AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)

@@ -169,7 +169,7 @@ def test_the_first_preview_view_has_the_unknowns_of_a_first_preview(views):
     secrets = preview.graph.of_type("aws:secretsmanager/secret:Secret")
     assert secrets and all(s.inputs["kmsKeyId"] == UNKNOWN for s in secrets)  # the vault key's ARN
     # an unknown reference still names its source: the engine sends the property dependencies
-    runner = preview.graph.by_urn(next(r.urn for r in preview.graph.of_type(ROLE_POLICY) if "runner" in r.name))
+    runner = preview.graph.by_urn(next(r.urn for r in preview.graph.of_type(ROLE_POLICY) if r.name.endswith("-runner-policy")))
     assert runner.inputs["role"] == UNKNOWN and preview.property_dependencies[runner.urn]["role"]
 
 
@@ -225,7 +225,7 @@ WEAKENINGS: dict[str, tuple[str, str, Callable[[dict], Any], set[str]]] = {
     "store key not rotating": ("aws:kms/key:Key", "store", _put("enableKeyRotation", False), {"kms-key-rotation"}),
     "secret without customer key": ("aws:secretsmanager/secret:Secret", "", _put("kmsKeyId", KeyError),
                                     {"secrets-cmk"}),
-    "runner policy grants s3:DeleteObject": (ROLE_POLICY, "runner", _grant_in_record, {"runner-no-delete"}),
+    "runner policy grants s3:DeleteObject": (ROLE_POLICY, "runner-policy", _grant_in_record, {"runner-no-delete"}),
 }
 
 
@@ -273,7 +273,7 @@ def test_a_secret_input_reaches_the_rules_as_its_value(policy_packs, views):
     """The engine sends secrets in their envelope (``KeepSecrets``); the pack unwraps them, so a
     rule reads the plaintext: a secret runner document is judged like a plain one."""
     known = views["known"]
-    name = find(known.graph, ROLE_POLICY, "runner")
+    name = find(known.graph, ROLE_POLICY, "runner-policy")
 
     def as_secret(change: Callable[[dict], Any] | None) -> Callable[[dict], None]:
         def wrap(inputs: dict) -> None:

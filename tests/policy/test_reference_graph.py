@@ -132,7 +132,7 @@ def test_weakened_replication_fails_exactly_its_rule(reference, path, value, rul
 
 
 def _runner_policy(graph: Graph) -> str:
-    return [r.name for r in graph.of_type("aws:iam/rolePolicy:RolePolicy") if "runner" in r.name][0]
+    return [r.name for r in graph.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-runner-policy")][0]
 
 
 def test_runners_explicit_deny_outweighs_a_wildcard_grant(reference):
@@ -149,7 +149,8 @@ def _without_deny(inputs: dict) -> None:
 def test_runner_allowed_delete_fails_only_the_runner_rule(reference, action):
     weakened = edit(edit(reference, _runner_policy(reference), _without_deny), _runner_policy(reference),
                     _allow(action))
-    assert failing(weakened) == {"runner-no-delete"}
+    # "*" covers iam:PassRole on "*" too, which batch-least-privilege refuses on any role
+    assert failing(weakened) == {"runner-no-delete"} | ({"batch-least-privilege"} if action == "*" else set())
 
 
 def test_replica_in_the_same_region_fails_cross_region(reference):

@@ -205,3 +205,15 @@ def test_cli_submits_and_follows_a_job(reference_config_path, tmp_path, store, b
     assert followed.exit_code == 0, followed.output
     assert f"job {job_id} (S3PutObjectCopy): Complete" in followed.stdout and "verified" in followed.stdout
     assert_live_equals(live, {k: FILES[k] for k in IMAGES})
+
+
+def test_a_restore_into_another_bucket_stays_with_the_runner(config, store, live, standin):
+    """The batch restore role may write only the media bucket (topology/batch.py), so ``--to``
+    elsewhere is copied by the runner above the threshold, and the result says why."""
+    cfg = _batch(config)
+    replicate(store, live, IMAGES)
+    live.create_bucket(Bucket="guild-staging")
+    done = restore_media(cfg, store, media_class="images", to="guild-staging", yes=True, jobs=_jobs(standin))
+    assert done.job_id is None and not standin.requests and done.copied == len(IMAGES)
+    assert "--to names another bucket" in (done.batch_note or "") and done.method.startswith("runner")
+    assert {o["Key"] for o in live.list_objects_v2(Bucket="guild-staging")["Contents"]} == set(IMAGES)

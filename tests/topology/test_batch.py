@@ -158,3 +158,25 @@ def test_outputs_are_known_at_preview():
 
     record(program)
     assert seen == [(True, True)] and not isinstance(args.runner_role, pulumi.Output)
+
+
+def test_the_topology_declares_the_batch_roles_and_lets_them_use_the_store_key(planned):
+    """``declare()`` wires BatchJobRoles in: the store key's policy names both roles, the runner
+    role gets ``deedbox-batch-jobs``, and the outputs carry the ARNs and the owner's statements."""
+    cfg, graph = planned("reference")
+    key = next(r for r in graph.of_type("aws:kms/key:Key") if r.name == f"{cfg.name}-store-key")
+    allowed = {a for s in json.loads(key.inputs["policy"])["Statement"] if s["Sid"].startswith("AllowBackupRoles")
+               for a in s["Condition"]["ArnEquals"]["aws:PrincipalArn"]}
+    arns = batch_role_arns(batch_args(cfg, layout(cfg)))
+    assert len(arns) == 2 and set(arns) <= allowed
+    jobs = next(p for p in graph.of_type(POLICY) if p.inputs.get("name") == "deedbox-batch-jobs")
+    assert jobs.inputs["role"] == layout(cfg).runner_role
+    assert {s["Sid"]: s for s in json.loads(jobs.inputs["policy"])["Statement"]}["PassBatchRoles"]["Resource"] == sorted(arns)
+
+
+@pytest.mark.parametrize("variant", ["media-sync-endpoint", "no-media"])
+def test_no_batch_roles_where_no_job_could_run(planned, variant):
+    """An endpoint_url store (Batch Operations writes only S3) or no media: nothing declared."""
+    cfg, graph = planned(variant)
+    assert not [r for r in graph.of_type(ROLE) if "batch" in r.inputs["name"]]
+    assert not [r for r in graph if r.type == "deedbox:batch:BatchJobRoles"]

@@ -211,7 +211,7 @@ def test_a_given_topic_is_notified_and_none_is_declared(planned, variant_dir):
     assert not [c for c in children if c.type.startswith(("aws:sns/", "aws:kms/"))]
     assert {a.inputs["alarmActions"][0] for a in children if a.type in (ALARM, COMPOSITE) and "alarmActions" in a.inputs} \
         == {theirs}
-    runner = json.loads(next(p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if "runner" in p.name).inputs["policy"])
+    runner = json.loads(next(p for p in g.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-runner-policy")).inputs["policy"])
     assert {s["Sid"]: s for s in runner["Statement"]}["PublishNotifications"]["Resource"] == [theirs]
 
 

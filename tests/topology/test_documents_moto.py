@@ -8,8 +8,10 @@ reject malformed actions, ARNs, condition operators and lifecycle rules, as AWS 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from botocore.exceptions import ClientError
 
 from deedbox.plan.graph import Graph
 from tests.support.moto_server import moto_endpoint  # noqa: F401 (fixture)
@@ -37,10 +39,19 @@ def test_roles_and_their_policies_are_accepted_by_iam(moto_endpoint, reference_g
     for role in g.of_type("aws:iam/role:Role"):
         iam.create_role(RoleName=role.inputs["name"], AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"])
     for policy in g.of_type("aws:iam/rolePolicy:RolePolicy"):
-        iam.put_role_policy(RoleName=policy.inputs["role"], PolicyName=policy.name,
-                            PolicyDocument=policy.inputs["policy"])
+        document = policy.inputs["policy"]
+        jobs = re.findall(r"arn:aws:s3:[a-z0-9-]+:\d{12}:job/\*", document)
+        if jobs:
+            # moto's validator (moto/iam/policy_validation.py, SERVICE_TYPE_REGION_INFORMATION_ERROR_ASSOCIATIONS)
+            # lets an S3 ARN carry a Region only for accesspoint/; IAM's Service Authorization Reference
+            # for Amazon S3 lists the job resource as arn:${Partition}:s3:${Region}:${Account}:job/${JobId}.
+            # So moto must refuse exactly that ARN; everything else in the document it must accept.
+            with pytest.raises(ClientError, match=re.escape(jobs[0]) + " can not contain region"):
+                iam.put_role_policy(RoleName=policy.inputs["role"], PolicyName=policy.name, PolicyDocument=document)
+            document = re.sub(r"arn:aws:s3:[a-z0-9-]+:(\d{12}):job/", r"arn:aws:s3:::\1-job/", document)
+        iam.put_role_policy(RoleName=policy.inputs["role"], PolicyName=policy.name, PolicyDocument=document)
         stored = iam.get_role_policy(RoleName=policy.inputs["role"], PolicyName=policy.name)["PolicyDocument"]
-        assert stored == json.loads(policy.inputs["policy"])
+        assert stored == json.loads(document)
 
 
 def test_store_bucket_takes_its_policy_lifecycle_and_lock(moto_endpoint, reference_graph):

@@ -17,7 +17,8 @@ PROVIDER = "pulumi:providers:aws"
 COMPONENTS = {"deedbox:store:BackupStore", "deedbox:replica:Replica", "deedbox:vault:SecretVault",
               "deedbox:media:SourceReplication",
               "deedbox:runner:RunnerIdentity", "deedbox:media:MediaBackup",
-              "deedbox:deadman:DeadMansSwitch", "deedbox:scheduler:JobScheduler"}
+              "deedbox:deadman:DeadMansSwitch", "deedbox:scheduler:JobScheduler",
+              "deedbox:batch:BatchJobRoles"}
 
 pytestmark = pytest.mark.parametrize("variant", list(VARIANTS))
 
