@@ -6,7 +6,7 @@ to build the summary (tables, counts, digests) while (3) streaming it into
 ``backend/<deployment>/<ts>-<reason>/snapshot.zip``, hashing as it goes, (4) ask S3 what it
 stored (size, checksum, version) and compare, (5) only then write ``manifest.json``.
 
-(2) and (3) run at the same time (the summary in a worker thread; zlib and hashlib release the
+(2) and (3) run at the same time (the summary in a worker thread; ISA-L and hashlib release the
 GIL), but the upload cannot *complete* before the summary has succeeded: the body's last read
 waits for it (``put_new(gate=...)``), and a failed summary fails the upload, so a corrupt ZIP
 leaves nothing stored (a multipart upload is aborted; a single PUT is never sent). A run killed

@@ -132,7 +132,18 @@ class HashingReader(io.RawIOBase):
             # b""), so the final request (PUT / CompleteMultipartUpload) waits for it
             self._gate(n is None or n < 0 or len(data) < n)
         self._consume(data)
+        if n is not None and 0 <= len(data) < n and self._part_fill:
+            self._close_part()  # a file's short read is its end: the last part is complete
         return data
+
+    def part_checksum(self, number: int) -> str | None:
+        """The base64 SHA-256 of part ``number`` (from 1) once it has been read whole, else None.
+        Handed to ``UploadPart`` as ``ChecksumSHA256``, so botocore need not hash the part again
+        (it computes no checksum when the request carries one: botocore/httpchecksum.py,
+        ``resolve_request_checksum_algorithm``); S3 still checks it against the bytes it receives."""
+        if 1 <= number <= len(self.part_digests):
+            return base64.b64encode(self.part_digests[number - 1]).decode()
+        return None
 
     def readinto(self, buf) -> int:  # pragma: no cover - read() is what s3transfer calls
         data = self.read(len(buf))
@@ -184,7 +195,9 @@ class BucketClient:
         self.bucket = bucket
         self.s3 = s3_client if s3_client is not None else make_s3_client(region)
         self._guarded: set[str] = set()
+        self._uploading: dict[str, HashingReader] = {}
         self.s3.meta.events.register("before-parameter-build.s3.PutObject", self._if_none_match)
+        self.s3.meta.events.register("before-parameter-build.s3.UploadPart", self._part_checksum)
         self.s3.meta.events.register(
             "before-parameter-build.s3.CompleteMultipartUpload", self._if_none_match)
 
@@ -199,6 +212,13 @@ class BucketClient:
         """Make the final write conditional: S3 answers 412 if the key appeared meanwhile."""
         if params.get("Key") in self._guarded:
             params["IfNoneMatch"] = "*"
+
+    def _part_checksum(self, params: dict, **_: Any) -> None:
+        """Each part's SHA-256, already computed while it was read (``HashingReader``)."""
+        reader = self._uploading.get(params.get("Key", ""))
+        checksum = reader.part_checksum(params.get("PartNumber", 0)) if reader is not None else None
+        if checksum is not None:
+            params["ChecksumSHA256"] = checksum
 
     def put_new(self, key: str, body: bytes | BinaryIO | Path, *,
                 content_type: str = "application/octet-stream",
@@ -255,6 +275,7 @@ class BucketClient:
         reader = HashingReader(raw, config=config, progress=progress, gate=gate)
         extra = {"ContentType": content_type, "Metadata": metadata, "ChecksumAlgorithm": "SHA256"}
         self._guarded.add(key)
+        self._uploading[key] = reader
         try:
             self._call(self.s3.upload_fileobj, key, reader, self.bucket, key,
                        ExtraArgs=extra, Config=config)
@@ -266,6 +287,7 @@ class BucketClient:
             raise
         finally:
             self._guarded.discard(key)
+            self._uploading.pop(key, None)
         head = self.head(key)
         return PutResult(key, reader.size, reader.sha256.hexdigest(), head.version_id,
                          reader.expected_checksum())

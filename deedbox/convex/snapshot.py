@@ -4,7 +4,7 @@
   is read once, so every CRC is checked; each table's ``documents.jsonl`` is digested as stored
   (``zipio.JsonlDigest``: SHA-256, size, lines); every file-storage blob is checked against
   ``_storage/documents.jsonl``. No document is parsed. Entries are independent, so ``WORKERS``
-  threads read them, biggest first (zlib and hashlib release the GIL). ``export`` and
+  threads read them, biggest first (ISA-L and hashlib release the GIL). ``export`` and
   ``verify --read-data`` use it.
 - ``content_summary``: what the data *is*, whatever its encoding and the order of its documents:
   every document decoded, typed and checked like Convex's import does, and digested

@@ -7,6 +7,7 @@ import hashlib
 import io
 
 import pytest
+from botocore import httpchecksum
 
 from deedbox.bucket import client as store_mod
 from deedbox.bucket.client import HashingReader
@@ -58,9 +59,38 @@ def test_multipart_composite_checksum_matches_s3(store, monkeypatch, tmp_path):
 def test_hashing_reader_parts_are_exact():
     cfg = store_mod.TransferConfig(multipart_threshold=10, multipart_chunksize=10)
     reader = HashingReader(io.BytesIO(b"x" * 25), config=cfg)
-    while reader.read(7):
+    while reader.read(10):  # s3transfer reads each part with one read of the part size
         pass
-    assert reader.size == 25 and len(reader.part_digests) == 2
+    assert reader.size == 25 and len(reader.part_digests) == 3  # the short read closed the tail
+    assert [reader.part_checksum(n) for n in (1, 3)] == [
+        base64.b64encode(hashlib.sha256(p).digest()).decode() for p in (b"x" * 10, b"x" * 5)]
+    assert reader.part_checksum(4) is None
+    combined = hashlib.sha256(b"".join(reader.part_digests)).digest()
+    assert reader.expected_checksum() == f"{base64.b64encode(combined).decode()}-3"
+
+
+def test_parts_carry_the_checksum_computed_while_reading(store, tmp_path, monkeypatch):
+    """botocore hashes no part again: each UploadPart already carries the SHA-256 the reader
+    computed, and S3 (moto) accepts it against the bytes it received."""
+    sent = {}
+
+    def record(request, **_):  # a before-send handler that returns something replaces the response
+        sent[int(request.url.split("partNumber=")[1].split("&")[0])] = request.headers.get("x-amz-checksum-sha256")
+
+    store.s3.meta.events.register("before-send.s3.UploadPart", record)
+    hashed = []
+    monkeypatch.setattr(httpchecksum.Sha256Checksum, "update", lambda self, chunk: hashed.append(len(chunk)))
+    data = bytes(range(256)) * (11 * 2**20 // 256)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    with big.open("rb") as fh:
+        put = store._put_stream("backend/d/20261127T000000Z-manual/snapshot.zip", fh, "application/zip", {}, None,
+                                store_mod.transfer_config(5 * 2**20, 5 * 2**20))
+    parts = [data[i:i + 5 * 2**20] for i in range(0, len(data), 5 * 2**20)]
+    assert {n: s.decode() if isinstance(s, bytes) else s for n, s in sent.items()} == {
+        n: base64.b64encode(hashlib.sha256(p).digest()).decode() for n, p in enumerate(parts, 1)}
+    assert hashed == []  # botocore's own SHA-256 never ran
+    assert store_mod.checksums_match(store.head(put.key).checksum, put.checksum)
 
 
 def test_transfer_grows_parts_past_10000():
