@@ -457,7 +457,8 @@ class RangedReader(io.RawIOBase):
 
     For reading a small part of a big object (``restore record``: a ZIP's central directory and
     one table) without downloading it. A read inside a range the caller ``advise``d is served from
-    one streamed GET of exactly that range; any other read fetches a block around it (``RANGE_TAIL``
+    one streamed GET of exactly that range (a read a little further on, up to ``RANGE_BLOCK``, reads
+    on through the gap instead of asking again); any other read fetches a block around it (``RANGE_TAIL``
     for a read near the end, where a ZIP keeps its directory; else ``RANGE_BLOCK`` on). Bodies are
     read through ``StreamingBody.read``, which checks the announced length: a body cut short is
     requested again from where it was cut, three times at most, then it is a StorageError.
@@ -537,6 +538,8 @@ class RangedReader(io.RawIOBase):
 
     def _from_body(self, pos: int, n: int) -> bytes:
         assert self._advised is not None
+        if self._body is not None and self._body_at < pos <= self._body_at + RANGE_BLOCK:
+            self._skip(pos - self._body_at)  # a short gap of the advised range: read on, not a new GET
         if self._body is not None and self._body_at != pos:
             self._drop_body()
         for attempt in range(1, 4):
@@ -554,6 +557,14 @@ class RangedReader(io.RawIOBase):
                 return data
             self._drop_body()  # an empty read before the range's end: StreamingBody raised if cut
         raise self._cut(None)
+
+    def _skip(self, n: int) -> None:
+        try:
+            while n > 0 and (data := self._body.read(min(n, RANGE_BLOCK))):
+                self._body_at += len(data)
+                n -= len(data)
+        except _CUT:
+            self._drop_body()  # the read that needs it GETs again from its position
 
     def _get(self, start: int, end: int) -> Any:
         self.requests += 1

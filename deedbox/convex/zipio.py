@@ -64,6 +64,7 @@ from deedbox.errors import SnapshotError
 INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 
 CHUNK = 1 << 20
+SPAN_GAP = 256 * 1024  # entries this close are read by one ranged GET (``Reader.span``)
 TABLES = "_tables/documents.jsonl"
 STORAGE = "_storage/documents.jsonl"
 
@@ -363,9 +364,39 @@ class Reader:
         self._read = read_at(fp)
         self.parallel = _has_fileno(fp)
         self._advise = fp.advise if isinstance(fp, Advisable) else None
+        self._runs: list[tuple[int, int]] = []  # see ``span``
+        self._run: tuple[int, int] | None = None
         self._lock = threading.Lock()
         offsets = sorted({i.header_offset for i in zf.infolist()})
         self._next = dict(zip(offsets, [*offsets[1:], zf.start_dir], strict=True))
+
+    def span(self, names: list[str | None]) -> list[str]:
+        """``names`` (those present; None and unknown names dropped) in the order they lie in the ZIP,
+        to be read in that order. Over a file of ranged GETs (``Advisable``), entries at most
+        ``SPAN_GAP`` apart form one run, advised at once when its first entry is read: one request
+        reads the run, reading on through the gaps. Convex writes each table's ``documents.jsonl``
+        and then at once its ``generated_schema.jsonl`` (convex-backend crates/exports/src/lib.rs,
+        ``write_table``), so for ``restore record`` a table and its schema are one request.
+        Reading out of that order stays correct, at the cost of more requests."""
+        infos = sorted((self.zf.getinfo(n) for n in dict.fromkeys(names) if n in self.zf.NameToInfo),
+                       key=lambda i: i.header_offset)
+        runs: list[tuple[int, int]] = []
+        for info in infos:
+            start, end = info.header_offset, self._next.get(info.header_offset, self.zf.start_dir)
+            if runs and start - runs[-1][1] <= SPAN_GAP:
+                runs[-1] = (runs[-1][0], end)
+            else:
+                runs.append((start, end))
+        self._runs, self._run = runs, None
+        return [i.filename for i in infos]
+
+    def _advise_for(self, start: int, end: int) -> None:
+        """Advise the run holding this entry (once), else the entry alone."""
+        assert self._advise is not None
+        run = next((r for r in self._runs if r[0] <= start and end <= r[1]), None)
+        if run is None or run != self._run:
+            self._advise(*(run or (start, end)))
+        self._run = run
 
     def _tick(self, n: int) -> None:
         with self._lock:
@@ -392,7 +423,7 @@ class Reader:
         name, declared = info.filename, info.file_size
         limit = self._next.get(info.header_offset, self.zf.start_dir)
         if self._advise is not None:
-            self._advise(info.header_offset, limit)
+            self._advise_for(info.header_offset, limit)
         pos = data_offset(self.zf, info, self._read, limit)
         left = info.compress_size
         inflater = isal_zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
