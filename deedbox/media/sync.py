@@ -215,9 +215,14 @@ def sync_media(config: Config, store: BucketClient, *, backfill: bool = False, s
     mode = config.backups.media.mode
     source = source or Source(config)
     now = now or datetime.now(UTC)
-    last = newest_record(store, "media-sync", where=lambda d: d.get("mode") == mode)
-    index = last[1].get("index", {}) if last else {}
-    planned = [(c, *_plan_one(c, mode, source, store, index, now)) for c in config.media_classes()]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the last record and every listing at once
+        found = pool.submit(newest_record, store, "media-sync", where=lambda d: d.get("mode") == mode)
+        listed = [(c, pool.submit(list_source, source, c.name, c.prefix), pool.submit(_dest_listing, store, mode, c))
+                  for c in config.media_classes()]
+        last = found.result()
+        index = last[1].get("index", {}) if last else {}
+        planned = [(c, *_plan_one(c, mode, objs.result(), dest.result(), source, store, index, now))
+                   for c, objs, dest in listed]
     job = _backfill_job(config, store, source, [p for _, _, p, _ in planned], now, jobs) \
         if mode == "replicate" and backfill else None
     copier, classes, entries, errors = Copier(source, store), {}, [], []
@@ -248,11 +253,13 @@ def sync_media(config: Config, store: BucketClient, *, backfill: bool = False, s
     return record
 
 
-def _plan_one(media_class: Any, mode: str, source: Source, store: BucketClient, index: dict,
-              now: datetime) -> tuple[dict, ClassPlan, list]:
-    objs = list_source(source, media_class.name, media_class.prefix)
-    dest_prefix = media_class.prefix if mode == "replicate" else f"media/{media_class.name}/{media_class.prefix}"
-    dest = {o.key: o for o in store.list(dest_prefix)}
+def _dest_listing(store: BucketClient, mode: str, media_class: Any) -> dict[str, Any]:
+    prefix = media_class.prefix if mode == "replicate" else f"media/{media_class.name}/{media_class.prefix}"
+    return {o.key: o for o in store.list(prefix)}
+
+
+def _plan_one(media_class: Any, mode: str, objs: list[SourceObject], dest: dict[str, Any], source: Source,
+              store: BucketClient, index: dict, now: datetime) -> tuple[dict, ClassPlan, list]:
     plan = plan_class(media_class.name, mode, objs, dest, index)
     entries = _resolve_checks(store, plan)
     result = {"source": len(objs), "destination": len(dest), "up_to_date": len(plan.up_to_date)}
