@@ -50,9 +50,10 @@ def run(n: int, config: Path) -> dict:
     samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name in cmds}
     for argv in cmds.values():  # warm the page cache and .pyc files, not counted
         measure(argv)
-    for _ in range(n):
-        for name, argv in cmds.items():
-            samples[name].append(measure(argv))
+    names = list(cmds)
+    for i in range(n):  # the order rotates: each tool goes first in half the rounds
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            samples[name].append(measure(cmds[name]))
     result = {"runs": n, "file": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config)}
     for name, rows in samples.items():
         times = [t for t, _, _ in rows]
