@@ -6,7 +6,8 @@ restore secrets (the vault's keys that live in Convex set as the drill deploymen
 variables, at the snapshot's restore-point versions, read back by fingerprint: before the code
 push, because an auth config that reads ``process.env`` refuses to deploy without them) →
 optionally push the app's code → import the snapshot → round trip (export the drill deployment
-again; every table's count and digest must equal the manifest's) → media (sampled references in
+again; every table's count and content digest must equal the stored snapshot's, both read at once:
+a reordered table or a re-encoding is not a change) → media (sampled references in
 the restored documents exist in the backup; ``_storage`` count) → the configured checks → the web
 app in headless Chromium (``drills.web``) → teardown (destroy + remove) → report (json, md, html,
 screenshots) to ``drills/<ts>/`` in the bucket.

@@ -215,14 +215,13 @@ def sync_media(config: Config, store: BucketClient, *, backfill: bool = False, s
     mode = config.backups.media.mode
     source = source or Source(config)
     now = now or datetime.now(UTC)
-    with ThreadPoolExecutor(max_workers=4) as pool:  # the last record and every listing at once
-        found = pool.submit(newest_record, store, "media-sync", where=lambda d: d.get("mode") == mode)
-        listed = [(c, pool.submit(list_source, source, c.name, c.prefix), pool.submit(_dest_listing, store, mode, c))
-                  for c in config.media_classes()]
-        last = found.result()
-        index = last[1].get("index", {}) if last else {}
-        planned = [(c, *_plan_one(c, mode, objs.result(), dest.result(), source, store, index, now))
-                   for c, objs, dest in listed]
+    last = newest_record(store, "media-sync", where=lambda d: d.get("mode") == mode)
+    index = last[1].get("index", {}) if last else {}
+    planned = []
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each class's two listings at once; classes in turn
+        for c in config.media_classes():  # (a listing that fails stops the run before the next class)
+            objs, dest = pool.submit(list_source, source, c.name, c.prefix), pool.submit(_dest_listing, store, mode, c)
+            planned.append((c, *_plan_one(c, mode, objs.result(), dest.result(), source, store, index, now)))
     job = _backfill_job(config, store, source, [p for _, _, p, _ in planned], now, jobs) \
         if mode == "replicate" and backfill else None
     copier, classes, entries, errors = Copier(source, store), {}, [], []

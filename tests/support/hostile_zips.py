@@ -205,6 +205,8 @@ def encrypted(content: Content | None = None, *, entry: str | None = None, flag:
             e.local["flags"] = e.flags | flag
 
     message = "is encrypted or patched in its local header" if where == "local" else "is encrypted"
+    if where == "local":  # only a read of the entry meets its local header (opening reads none)
+        find["find_refuses"] = name in _find_reads(c)
     return Hostile(f"encrypted:{flag:#x}-{where}", _with(c, change), f"^snapshot entry {_where(name)} {message}",
                    **find)
 
