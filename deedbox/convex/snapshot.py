@@ -506,14 +506,13 @@ def find_document(source: Any, *, table: str, doc_id: str,
             elif name == schema_entry:
                 schema = _read_schema(reader, schema_entry, table)
             else:
-                for line_no, line in reader.lines(entry, digest=digest):
-                    if needle in line:
-                        doc = zipio.parse_json(line, entry, line_no)
-                        if isinstance(doc, dict) and doc.get("_id") == doc_id:
-                            if found is not None:
-                                raise SnapshotError(f"{entry} line {line_no}: duplicate _id {doc_id} (also on "
-                                                    f"line {first}): a restore could import either copy")
-                            found, first = (line, doc), line_no
+                for line_no, line in reader.matching_lines(entry, needle, digest):
+                    doc = zipio.parse_json(line, entry, line_no)
+                    if isinstance(doc, dict) and doc.get("_id") == doc_id:
+                        if found is not None:
+                            raise SnapshotError(f"{entry} line {line_no}: duplicate _id {doc_id} (also on "
+                                                f"line {first}): a restore could import either copy")
+                        found, first = (line, doc), line_no
         number = tables.get(table)
         if number is None:
             return None

@@ -430,21 +430,27 @@ class Reader:
         crc = size = 0
         pending = b""  # compressed input not yet inflated (the inflater's unconsumed_tail)
         while True:
+            held = False  # the input is all in, but the inflater may still hold output
             if not pending:
                 if left <= 0:
-                    break
-                pending = self._read(pos, min(CHUNK, left))
-                if not pending:
-                    raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
-                if stored is not None:
-                    stored(pending)
-                pos += len(pending)
-                left -= len(pending)
+                    if inflater is None or inflater.eof:
+                        break
+                    held = True  # ISA-L can take in all its input and keep output past max_length
+                else:
+                    pending = self._read(pos, min(CHUNK, left))
+                    if not pending:
+                        raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
+                    if stored is not None:
+                        stored(pending)
+                    pos += len(pending)
+                    left -= len(pending)
             if inflater is None:
                 data, pending = pending, b""
             else:
                 data = inflater.decompress(pending, CHUNK)
                 pending = inflater.unconsumed_tail
+                if held and not data:
+                    break  # nothing was held: the Deflate data is truncated (checked below)
             size += len(data)
             if size > declared:
                 raise SnapshotError(f"snapshot entry {name} inflates beyond its declared size of "
@@ -495,6 +501,33 @@ class Reader:
                 yield number, _not_blank(line, name, number)
         if pending:
             yield number + 1, _not_blank(b"".join(pending), name, number + 1)
+
+    def matching_lines(self, name: str, needle: bytes, digest: JsonlDigest) -> Iterator[tuple[int, bytes]]:
+        """The lines of ``name`` that hold ``needle``, as ``lines`` would number them, with the same
+        refusals (a blank line: ``digest``; a line over ``MAX_LINE``), found by searching each chunk
+        rather than splitting it: the cost of the bytes, not of the lines. ``digest`` digests the
+        entry on the way."""
+        carry = b""  # the last line so far, not ended yet (it holds no newline)
+        for chunk in self.chunks(name, stored=digest.stored):
+            before = digest.lines  # newlines ahead of ``carry``
+            digest.update(chunk)
+            buf = carry + chunk if carry else chunk
+            if carry and len(carry) + max(chunk.find(b"\n"), 0) > MAX_LINE:  # as ``lines``: a line across chunks
+                raise SnapshotError(_too_long(name, before + 1))
+            at = buf.find(needle)
+            while at >= 0:
+                start = buf.rfind(b"\n", 0, at) + 1
+                end = buf.find(b"\n", at)
+                if end < 0:
+                    break  # that line goes on in the next chunk: found again there
+                yield before + buf.count(b"\n", 0, start) + 1, buf[start:end]
+                at = buf.find(needle, end + 1)
+            cut = buf.rfind(b"\n") + 1
+            carry = buf[cut:] if cut else buf
+            if len(carry) > MAX_LINE:
+                raise SnapshotError(_too_long(name, digest.lines + 1))
+        if carry and needle in carry:
+            yield digest.lines + 1, carry
 
     def json_lines(self, name: str) -> Iterator[tuple[int, bytes, object]]:
         for number, line in self.lines(name):
