@@ -9,9 +9,10 @@ at the end (``prepare_table_for_import``/``finalize_import`` in
 ``crates/application/src/snapshot_import/mod.rs``), where that check has nothing to find. So:
 
 1. find the document in a structure-verified snapshot, reading only the ZIP's central directory,
-   ``_tables``, the table's schema and the table itself, through ranged GETs (two or
-   three requests whatever the snapshot's size: entries that lie together are one request), and hold that table against the manifest's record
-   of it (its SHA-256, size and count as exported: format 2; its count: format 1);
+   ``_tables``, the table's schema and the table itself, through ranged GETs (two or three
+   requests whatever the snapshot's size: entries that lie together are one request), and hold
+   that table against the manifest's record of it (its SHA-256, size and count as exported:
+   format 2; its count: format 1);
 2. take a **safety export** of the live deployment, stored and verified (read-data) like any
    snapshot: it is the rollback point and the source of the rebuilt table;
 3. refuse if the document is in it (it exists: nothing to restore);
