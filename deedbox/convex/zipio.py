@@ -430,27 +430,25 @@ class Reader:
         crc = size = 0
         pending = b""  # compressed input not yet inflated (the inflater's unconsumed_tail)
         while True:
-            held = False  # the input is all in, but the inflater may still hold output
-            if not pending:
-                if left <= 0:
-                    if inflater is None or inflater.eof:
-                        break
-                    held = True  # ISA-L can take in all its input and keep output past max_length
-                else:
-                    pending = self._read(pos, min(CHUNK, left))
-                    if not pending:
-                        raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
-                    if stored is not None:
-                        stored(pending)
-                    pos += len(pending)
-                    left -= len(pending)
+            if not pending and left > 0:
+                pending = self._read(pos, min(CHUNK, left))
+                if not pending:
+                    raise SnapshotError(f"snapshot entry {name} is corrupt: the ZIP ends inside its data")
+                if stored is not None:
+                    stored(pending)
+                pos += len(pending)
+                left -= len(pending)
             if inflater is None:
+                if not pending:
+                    break
                 data, pending = pending, b""
             else:
+                # with all input in, go on while output comes: ISA-L can take in all its input and
+                # keep output past max_length (zlib hands such input back as unconsumed_tail)
                 data = inflater.decompress(pending, CHUNK)
                 pending = inflater.unconsumed_tail
-                if held and not data:
-                    break  # nothing was held: the Deflate data is truncated (checked below)
+                if not data and not pending and left <= 0:
+                    break  # the end, or truncated Deflate data (checked below)
             size += len(data)
             if size > declared:
                 raise SnapshotError(f"snapshot entry {name} inflates beyond its declared size of "
